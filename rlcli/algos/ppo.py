@@ -1,0 +1,121 @@
+"""Proximal Policy Optimization (Schulman et al. 2017) with GAE, in the order of the paper."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rlcli.algos.base import OnPolicyHyperparameters
+from rlcli.algos.losses import (
+    apply_gradients,
+    clipped_surrogate_loss,
+    explained_variance,
+    normalize,
+    value_loss,
+)
+from rlcli.networks import ActorCritic
+from rlcli.returns import gae
+from rlcli.rollout import Rollout
+
+
+@dataclass
+class PPO(OnPolicyHyperparameters):
+    """PPO hyperparameters (defaults: CleanRL's ppo.py)."""
+
+    name: str = "ppo"
+    gae_lambda: float = 0.95
+    """GAE lambda: bias/variance trade-off of the advantage estimate."""
+    num_minibatches: int = 4
+    """Minibatches per epoch; the batch is num_envs * num_steps (less autoreset rows)."""
+    update_epochs: int = 4
+    """Passes over each rollout."""
+    clip_coef: float = 0.2
+    """Clip range of the probability ratio."""
+    anneal_clip: bool = False
+    """Decay the clip range linearly to zero over the budget (RL Zoo's lin_ schedules)."""
+    clip_vloss: bool = True
+    """Clip value updates to the same range around the old values."""
+    normalize_advantage: bool = True
+    """Standardise advantages per minibatch."""
+    target_kl: float | None = None
+    """Stop the epochs early when approx KL exceeds this; null disables it."""
+    ent_coef: float = 0.0
+    """Entropy bonus coefficient."""
+
+    @property
+    def uses_critic(self) -> bool:
+        """PPO always learns a value function."""
+        return True
+
+    def update(
+        self, agent: ActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout, progress: float
+    ) -> dict[str, float]:
+        """Clipped-surrogate epochs over minibatches of one rollout."""
+        advantages = gae(
+            rollout.rewards,
+            rollout.values,
+            rollout.terminations,
+            rollout.truncations,
+            self.gamma,
+            self.gae_lambda,
+        )
+        returns = advantages + rollout.values[:-1]
+        valid = rollout.valid.flatten()
+        batch = {
+            "observations": rollout.observations.flatten(0, 1)[valid],
+            "actions": rollout.actions.flatten(0, 1)[valid],
+            "old_log_probs": rollout.log_probs.flatten()[valid],
+            "old_values": rollout.values[:-1].flatten()[valid],
+            "advantages": advantages.flatten()[valid],
+            "returns": returns.flatten()[valid],
+        }
+        clip = self.clip_coef * (1.0 - progress) if self.anneal_clip else self.clip_coef
+        stats = self._epochs(agent, optimizer, batch, clip)
+        stats["losses/explained_variance"] = explained_variance(batch["old_values"], batch["returns"])
+        return stats
+
+    def _epochs(
+        self,
+        agent: ActorCritic,
+        optimizer: torch.optim.Optimizer,
+        batch: dict[str, torch.Tensor],
+        clip: float,
+    ) -> dict[str, float]:
+        parameters = list(agent.parameters())
+        batch_size = batch["advantages"].shape[0]
+        minibatch_size = max(1, -(-batch_size // self.num_minibatches))
+        clip_fractions = []
+        for _ in range(self.update_epochs):
+            order = torch.randperm(batch_size, device=batch["advantages"].device)
+            for start in range(0, batch_size, minibatch_size):
+                indices = order[start : start + minibatch_size]
+                log_probs, entropy, values = agent.evaluate_actions(
+                    batch["observations"][indices], batch["actions"][indices]
+                )
+                advantages = batch["advantages"][indices]
+                if self.normalize_advantage:
+                    advantages = normalize(advantages)
+                policy_loss, approx_kl, clip_fraction = clipped_surrogate_loss(
+                    log_probs, batch["old_log_probs"][indices], advantages, clip
+                )
+                critic_loss = value_loss(
+                    values,
+                    batch["returns"][indices],
+                    batch["old_values"][indices],
+                    clip if self.clip_vloss else None,
+                )
+                entropy_mean = entropy.mean()
+                loss = policy_loss - self.ent_coef * entropy_mean + self.vf_coef * critic_loss
+                apply_gradients(optimizer, parameters, loss, self.max_grad_norm)
+                clip_fractions.append(clip_fraction)
+            if self.target_kl is not None and approx_kl > self.target_kl:
+                break
+        return {
+            "losses/policy_loss": policy_loss.item(),
+            "losses/value_loss": critic_loss.item(),
+            "losses/entropy": entropy_mean.item(),
+            "losses/approx_kl": approx_kl.item(),
+            "losses/clipfrac": torch.stack(clip_fractions).mean().item(),
+            "charts/clip_coef": clip,
+        }

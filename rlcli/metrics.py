@@ -1,0 +1,75 @@
+"""TensorBoard scalars and the run summary; the metric tag list lives here once."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+# Tag -> meaning. CleanRL's names, so curves from both tools overlay in one TensorBoard.
+METRIC_TAGS: dict[str, str] = {
+    "charts/episodic_return": "return of each finished training episode (raw reward, x = env step)",
+    "charts/episodic_length": "length of each finished training episode",
+    "charts/SPS": "training env steps per second since the start (evaluation excluded)",
+    "charts/learning_rate": "current learning rate",
+    "charts/clip_coef": "current PPO clip range (ppo only)",
+    "losses/policy_loss": "policy loss of the last minibatch of the iteration",
+    "losses/value_loss": "value loss of the last minibatch (ppo, or pg with a baseline)",
+    "losses/entropy": "mean policy entropy of the last minibatch",
+    "losses/approx_kl": "approximate KL(old || new) of the last minibatch (ppo only)",
+    "losses/clipfrac": "fraction of samples whose ratio left the clip range, over the update (ppo)",
+    "losses/explained_variance": "how much of the return variance the value function explains",
+    "eval/mean_return": "mean return of the deterministic evaluation episodes",
+    "eval/std_return": "standard deviation of the evaluation returns",
+    "eval/mean_length": "mean length of the evaluation episodes",
+}
+
+
+class MetricsWriter:
+    """Writes scalars and the hyperparameters (TensorBoard's HPARAMS view) to a run directory."""
+
+    def __init__(self, log_dir: Path, hyperparameters: dict[str, Any]) -> None:
+        from torch.utils.tensorboard import SummaryWriter  # deferred: it costs ~0.2 s to import
+        from torch.utils.tensorboard.summary import hparams
+
+        self._writer = SummaryWriter(log_dir=str(log_dir))
+        experiment, start, end = hparams(
+            _tensorboard_hparams(hyperparameters), {"eval/mean_return": math.nan}
+        )
+        for summary in (experiment, start, end):
+            self._writer.file_writer.add_summary(summary)
+
+    def scalars(self, values: dict[str, float], step: int) -> None:
+        """Log each ``tag: value`` at ``step`` (env steps)."""
+        for tag, value in values.items():
+            self._writer.add_scalar(tag, value, step)
+
+    def flush(self) -> None:
+        """Push buffered events to disk."""
+        self._writer.flush()
+
+    def close(self) -> None:
+        """Flush and close the event file."""
+        self._writer.close()
+
+
+def _tensorboard_hparams(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """Flatten nested config into ``a/b: value`` with types TensorBoard's hparams accept."""
+    flat: dict[str, Any] = {}
+    for key, value in hyperparameters.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}/{k}": v for k, v in _tensorboard_hparams(value).items()})
+        elif isinstance(value, (bool, int, float, str)):
+            flat[key] = value
+        else:
+            flat[key] = str(value)
+    return flat
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically (temporary file then rename)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(temporary, path)

@@ -1,0 +1,183 @@
+"""Policy and value networks; the action head is picked from the action space."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from rlcli.errors import UserError
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
+
+def mlp(in_features: int, hidden_sizes: Sequence[int], activation: str) -> nn.Sequential:
+    """A stack of Linear + activation layers; its output width is the last hidden size."""
+    if activation not in ACTIVATIONS:
+        raise UserError(f"network.activation={activation!r} is not one of {sorted(ACTIVATIONS)}")
+    layers: list[nn.Module] = []
+    for width in hidden_sizes:
+        layers += [nn.Linear(in_features, width), ACTIVATIONS[activation]()]
+        in_features = width
+    return nn.Sequential(*layers)
+
+
+class CategoricalHead(nn.Module):
+    """Discrete actions: logits of a categorical distribution."""
+
+    def __init__(self, in_features: int, num_actions: int) -> None:
+        super().__init__()
+        self.logits = nn.Linear(in_features, num_actions)
+        self.output_layer = self.logits
+
+    def sample(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample actions [B] and their log-probabilities [B]."""
+        log_probs = torch.log_softmax(self.logits(features), dim=-1)
+        actions = torch.multinomial(log_probs.exp(), 1)  # [B, 1]
+        return actions.squeeze(-1), log_probs.gather(-1, actions).squeeze(-1)
+
+    def log_prob_entropy(
+        self, features: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probability [B] of the given actions [B] and the entropy [B] of the distribution."""
+        log_probs = torch.log_softmax(self.logits(features), dim=-1)
+        entropy = -(log_probs.exp() * log_probs).sum(-1)
+        return log_probs.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1), entropy
+
+    def mode(self, features: torch.Tensor) -> torch.Tensor:
+        """The most likely action [B]."""
+        return self.logits(features).argmax(-1)
+
+
+class GaussianHead(nn.Module):
+    """Box actions: diagonal Gaussian with a learned, state-independent log standard deviation."""
+
+    def __init__(self, in_features: int, action_dim: int, log_std_init: float) -> None:
+        super().__init__()
+        self.mean = nn.Linear(in_features, action_dim)
+        self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
+        self.output_layer = self.mean
+
+    def _log_prob(self, mean: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        z = (actions - mean) * torch.exp(-self.log_std)
+        return (-0.5 * z.square() - self.log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+    def sample(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample actions [B, A] (unclipped) and their log-probabilities [B]."""
+        mean = self.mean(features)
+        actions = mean + torch.randn_like(mean) * self.log_std.exp()
+        return actions, self._log_prob(mean, actions)
+
+    def log_prob_entropy(
+        self, features: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probability [B] of the given actions [B, A] and the entropy [B]."""
+        mean = self.mean(features)
+        entropy = (self.log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum(-1)
+        return self._log_prob(mean, actions), entropy.expand(mean.shape[0])
+
+    def mode(self, features: torch.Tensor) -> torch.Tensor:
+        """The mean action [B, A]."""
+        return self.mean(features)
+
+
+ActionHead = CategoricalHead | GaussianHead
+
+
+def make_action_head(space: gym.Space, in_features: int, log_std_init: float) -> ActionHead:
+    """Pick the distribution from the action space: categorical for Discrete, Gaussian for Box."""
+    if isinstance(space, gym.spaces.Discrete):
+        return CategoricalHead(in_features, int(space.n))
+    if isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
+        return GaussianHead(in_features, space.shape[0], log_std_init)
+    raise UserError(
+        f"action space {space} is not supported; rlcli supports Discrete and 1-D Box action spaces"
+    )
+
+
+def observation_size(space: gym.Space) -> int:
+    """Flat size of a Box observation; any other observation space is a user error."""
+    if isinstance(space, gym.spaces.Box):
+        return int(np.prod(space.shape))
+    raise UserError(f"observation space {space} is not supported; rlcli supports Box observations")
+
+
+class ActorCritic(nn.Module):
+    """Separate actor and (optional) critic MLPs over flat observations."""
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        hidden_sizes: Sequence[int],
+        activation: str,
+        with_critic: bool,
+        orthogonal_init: bool = True,
+        log_std_init: float = 0.0,
+    ) -> None:
+        super().__init__()
+        in_features = observation_size(observation_space)
+        width = hidden_sizes[-1] if hidden_sizes else in_features
+        self.actor_body = mlp(in_features, hidden_sizes, activation)
+        self.head = make_action_head(action_space, width, log_std_init)
+        self.critic: nn.Sequential | None = None
+        if with_critic:
+            self.critic = mlp(in_features, hidden_sizes, activation)
+            self.critic.append(nn.Linear(width, 1))
+        if orthogonal_init:
+            self._orthogonal_init()
+
+    def _orthogonal_init(self) -> None:
+        """Orthogonal weights, zero biases; small policy output layer (as in CleanRL / SB3)."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.orthogonal_(module.weight, math.sqrt(2))
+                nn.init.zeros_(module.bias)
+        nn.init.orthogonal_(self.head.output_layer.weight, 0.01)
+        if self.critic is not None:
+            nn.init.orthogonal_(self.critic[-1].weight, 1.0)
+
+    def value(self, observations: torch.Tensor) -> torch.Tensor:
+        """State values [B]; zeros when the network has no critic."""
+        if self.critic is None:
+            return observations.new_zeros(observations.shape[0])
+        return self.critic(observations.flatten(1)).squeeze(-1)
+
+    def act(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sample actions; return (actions, log_probs [B], values [B])."""
+        flat = observations.flatten(1)
+        actions, log_probs = self.head.sample(self.actor_body(flat))
+        return actions, log_probs, self.value(flat)
+
+    def evaluate_actions(
+        self, observations: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return (log_probs [B], entropy [B], values [B]) of given actions under the policy."""
+        flat = observations.flatten(1)
+        log_probs, entropy = self.head.log_prob_entropy(self.actor_body(flat), actions)
+        return log_probs, entropy, self.value(flat)
+
+    def predict(self, observations: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        """Actions for acting outside training: the mode when deterministic, else a sample."""
+        features = self.actor_body(observations.flatten(1))
+        if deterministic:
+            return self.head.mode(features)
+        return self.head.sample(features)[0]
+
+
+def actions_for_env(actions: torch.Tensor, action_space: gym.Space) -> np.ndarray:
+    """Convert a batch of policy actions to what the vector env accepts (Box actions clipped)."""
+    array = actions.cpu().numpy()
+    if isinstance(action_space, gym.spaces.Box):
+        return np.clip(array, action_space.low, action_space.high)
+    return array

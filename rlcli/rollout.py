@@ -1,0 +1,152 @@
+"""Rollout collection: the only code that steps the training vector env.
+
+The env autoresets in gymnasium 1.x's NEXT_STEP mode: the step that ends an episode returns that
+episode's *final* observation (so a time limit can be bootstrapped from its value), and the next
+``step()`` call ignores its action, resets the env and returns reward 0. Such reset rows are kept in
+the time-major record (so ``values[t + 1]`` is always the value of what step t returned) but are
+marked ``valid = False`` and left out of every loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlcli.networks import ActorCritic, actions_for_env
+from rlcli.normalization import ObservationNormalizer, RewardNormalizer
+
+
+@dataclass
+class Rollout:
+    """One collection of ``T`` steps from ``N`` envs, time-major."""
+
+    observations: torch.Tensor  # [T, N, *obs]
+    actions: torch.Tensor  # [T, N] or [T, N, A]
+    log_probs: torch.Tensor  # [T, N]
+    values: torch.Tensor  # [T + 1, N]; zeros without a critic
+    rewards: torch.Tensor  # [T, N], normalised when reward normalisation is on
+    terminations: torch.Tensor  # [T, N] bool
+    truncations: torch.Tensor  # [T, N] bool
+    valid: torch.Tensor  # [T, N] bool; False on autoreset rows whose action the env ignored
+
+    @property
+    def dones(self) -> torch.Tensor:
+        """[T, N] bool: the episode ended at this step."""
+        return self.terminations | self.truncations
+
+
+@dataclass
+class Episode:
+    """A finished training episode with its raw (unnormalised) return."""
+
+    episode_return: float
+    length: int
+    global_step: int
+
+
+class RolloutCollector:
+    """Steps a vector env with the current policy into preallocated storage."""
+
+    def __init__(
+        self,
+        envs: gym.vector.VectorEnv,
+        num_steps: int,
+        seed: int,
+        device: torch.device,
+        observation_normalizer: ObservationNormalizer | None = None,
+        reward_normalizer: RewardNormalizer | None = None,
+    ) -> None:
+        self.envs = envs
+        self.num_steps = num_steps
+        self.device = device
+        self.observation_normalizer = observation_normalizer
+        self.reward_normalizer = reward_normalizer
+        num_envs = envs.num_envs
+        obs_shape = envs.single_observation_space.shape
+        act_shape = envs.single_action_space.shape
+        act_dtype = torch.float32 if isinstance(envs.single_action_space, gym.spaces.Box) else torch.int64
+        # Env-side arrays live in numpy and are shared zero-copy with the torch views in Rollout.
+        self._rewards = np.zeros((num_steps, num_envs), dtype=np.float32)
+        self._terminations = np.zeros((num_steps, num_envs), dtype=np.bool_)
+        self._truncations = np.zeros((num_steps, num_envs), dtype=np.bool_)
+        self._valid = np.zeros((num_steps, num_envs), dtype=np.bool_)
+        self.storage = Rollout(
+            observations=torch.zeros((num_steps, num_envs, *obs_shape), device=device),
+            actions=torch.zeros((num_steps, num_envs, *act_shape), dtype=act_dtype, device=device),
+            log_probs=torch.zeros((num_steps, num_envs), device=device),
+            values=torch.zeros((num_steps + 1, num_envs), device=device),
+            rewards=torch.from_numpy(self._rewards),
+            terminations=torch.from_numpy(self._terminations),
+            truncations=torch.from_numpy(self._truncations),
+            valid=torch.from_numpy(self._valid),
+        )
+        self.global_step = 0
+        self.finished_episodes: list[Episode] = []
+        self._episode_returns = np.zeros(num_envs, dtype=np.float64)
+        self._episode_lengths = np.zeros(num_envs, dtype=np.int64)
+        self._previous_dones = np.zeros(num_envs, dtype=np.bool_)
+        raw_observations, _ = envs.reset(seed=seed)
+        envs.action_space.seed(seed)
+        self._next_observations = self._prepare(raw_observations)
+
+    def _prepare(self, raw_observations: np.ndarray) -> torch.Tensor:
+        observations = np.asarray(raw_observations, dtype=np.float32)
+        if self.observation_normalizer is not None:
+            observations = self.observation_normalizer(observations, update=True)
+        return torch.from_numpy(observations).to(self.device)
+
+    def collect(self, agent: ActorCritic) -> Rollout:
+        """Run ``num_steps`` steps in every env; the returned record is reused by the next call."""
+        storage = self.storage
+        action_space = self.envs.single_action_space
+        observations = self._next_observations
+        with torch.inference_mode():
+            for step in range(self.num_steps):
+                storage.observations[step] = observations
+                actions, log_probs, values = agent.act(observations)
+                storage.actions[step] = actions
+                storage.log_probs[step] = log_probs
+                storage.values[step] = values
+                raw_observations, rewards, terminations, truncations, _ = self.envs.step(
+                    actions_for_env(actions, action_space)
+                )
+                self._record_step(step, rewards, terminations, truncations)
+                observations = self._prepare(raw_observations)
+            storage.values[self.num_steps] = agent.value(observations)
+        self._next_observations = observations
+        return storage
+
+    def _record_step(
+        self, step: int, rewards: np.ndarray, terminations: np.ndarray, truncations: np.ndarray
+    ) -> None:
+        """Store one step's env outputs and account finished episodes (raw rewards)."""
+        valid = ~self._previous_dones
+        dones = terminations | truncations
+        self._valid[step] = valid
+        self._terminations[step] = terminations
+        self._truncations[step] = truncations
+        self.global_step += len(rewards)
+        self._episode_returns += rewards
+        self._episode_lengths += valid
+        for env_index in np.flatnonzero(dones):
+            self.finished_episodes.append(
+                Episode(
+                    float(self._episode_returns[env_index]),
+                    int(self._episode_lengths[env_index]),
+                    self.global_step,
+                )
+            )
+        self._episode_returns[dones] = 0.0
+        self._episode_lengths[dones] = 0
+        self._previous_dones = dones
+        if self.reward_normalizer is not None:
+            rewards = self.reward_normalizer(rewards, dones)
+        self._rewards[step] = rewards
+
+    def drain_episodes(self) -> list[Episode]:
+        """Return and forget the episodes finished since the last call."""
+        episodes, self.finished_episodes = self.finished_episodes, []
+        return episodes

@@ -1,0 +1,87 @@
+"""Every shipped option composes and builds; mistakes fail at composition, before training."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+import rlcli
+from rlcli.algos import ALGORITHMS
+from rlcli.cli import _with_generic_env
+from rlcli.errors import UserError
+from rlcli.train import build_learner
+
+CONFIGS = Path(rlcli.__file__).parent.parent / "configs"
+if not CONFIGS.is_dir():  # installed non-editable: configs ship inside the package
+    CONFIGS = Path(rlcli.__file__).parent / "configs"
+
+
+def options(group: str, exclude: tuple[str, ...] = ()) -> list[str]:
+    names = sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
+    return [name for name in names if name not in exclude]
+
+
+ENV_PRESETS = options("env", exclude=("generic",))
+
+
+@pytest.mark.parametrize("network", options("network"))
+@pytest.mark.parametrize("env", ENV_PRESETS)
+@pytest.mark.parametrize("algo", sorted(ALGORITHMS))
+def test_every_preset_composes_and_builds(settings, algo, env, network):
+    config = settings(f"algo={algo}", f"env={env}", f"network={network}")
+    assert config.algo.name == algo and isinstance(config.algo, ALGORITHMS[algo])
+    assert config.env.id == env
+    learner = build_learner(config, torch.device("cpu"))
+    assert (learner.agent.critic is not None) == config.algo.uses_critic
+    learner.collector.envs.close()
+
+
+def test_every_algo_yaml_is_a_registered_algorithm():
+    assert set(options("algo")) == set(ALGORITHMS)
+
+
+@pytest.mark.parametrize("tuned", options("tuned"))
+def test_tuned_presets_apply_to_their_pair(settings, tuned):
+    algo, env = tuned.split("_", 1)
+    config = settings(f"algo={algo}", f"env={env}")
+    assert config.tuned_for == env == config.env.id
+
+
+def test_tuned_values_reach_the_config(settings):
+    assert settings("algo=ppo", "env=CartPole-v1").algo.update_epochs == 20
+    assert settings("algo=ppo", "env=Acrobot-v1").algo.update_epochs == 4  # no tuned file: default
+
+
+@pytest.mark.parametrize(
+    "override, error",
+    [
+        ("algo.learning_rat=0.1", ConfigCompositionException),
+        ("algo.learning_rate=fast", ConfigCompositionException),
+        ("env.num_envz=3", ConfigCompositionException),
+        ("network.hidden_sizes=[a,b]", ConfigCompositionException),
+        ("algo=sac", ConfigCompositionException),
+        ("env=Pong", ConfigCompositionException),
+        ("network=huge", ConfigCompositionException),
+    ],
+)
+def test_mistakes_fail_at_composition(compose_config, override, error):
+    with pytest.raises((error, ConfigKeyError, ValidationError)):
+        compose_config(override)
+
+
+def test_env_id_on_a_tuned_preset_is_refused(settings):
+    with pytest.raises(UserError, match="env=generic env.id=Acrobot-v1"):
+        settings("algo=ppo", "env=CartPole-v1", "env.id=Acrobot-v1")
+
+
+def test_generic_env_with_any_id_gets_no_tuned_values(settings):
+    config = settings("algo=ppo", "env=generic", "env.id=CartPole-v1")
+    assert config.tuned_for is None and config.algo.update_epochs == 4
+
+
+def test_cli_picks_generic_env_when_only_env_id_is_given():
+    assert _with_generic_env(["env.id=Taxi-v3", "seed=1"]) == ["env=generic", "env.id=Taxi-v3", "seed=1"]
+    assert _with_generic_env(["env=CartPole-v1", "env.id=X"]) == ["env=CartPole-v1", "env.id=X"]
+    assert _with_generic_env(["seed=1"]) == ["seed=1"]

@@ -1,0 +1,159 @@
+"""train() end to end into a temporary directory, and the console script."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from rlcli.algos import ALGORITHMS
+from rlcli.metrics import METRIC_TAGS
+from rlcli.train import train
+
+SHORT = ["env.num_envs=2", "algo.num_steps=64", "total_timesteps=768", "eval.every_steps=256"]
+SUMMARY_KEYS = {
+    "algo",
+    "env_id",
+    "seed",
+    "global_step",
+    "wall_seconds",
+    "sps",
+    "final_eval_mean_return",
+    "final_eval_std_return",
+    "best_eval_mean_return",
+    "first_solved_step",
+}
+
+
+def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return {
+        tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]
+    }
+
+
+@pytest.mark.parametrize("algo", sorted(ALGORITHMS))
+@pytest.mark.parametrize("env", ["CartPole-v1", "Pendulum-v1"])
+def test_train_writes_events_checkpoints_and_summary(settings, tmp_path, algo, env):
+    extra = ["algo.use_baseline=true"] if algo == "pg" else []
+    config = settings(f"algo={algo}", f"env={env}", *SHORT, *extra)
+    summary = train(config, tmp_path)
+
+    assert SUMMARY_KEYS <= set(summary)
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    assert summary["global_step"] == 768 and summary["algo"] == algo
+
+    logged = scalars(tmp_path)
+    expected = {
+        "charts/episodic_return",
+        "charts/episodic_length",
+        "charts/SPS",
+        "charts/learning_rate",
+        "losses/policy_loss",
+        "losses/value_loss",
+        "losses/entropy",
+        "losses/explained_variance",
+        "eval/mean_return",
+    }
+    if algo == "ppo":
+        expected |= {"losses/approx_kl", "losses/clipfrac"}
+    assert expected <= set(logged)
+    assert set(logged) <= set(METRIC_TAGS), "every logged tag is documented in METRIC_TAGS"
+    assert [step for step, _ in logged["eval/mean_return"]] == [256, 512, 768]
+    assert logged["eval/mean_return"][-1][1] == pytest.approx(summary["final_eval_mean_return"])
+
+    for name in ("best.pt", "final.pt"):
+        checkpoint = torch.load(tmp_path / "checkpoints" / name, weights_only=True)
+        assert set(checkpoint["agent"]) == set(dict(checkpoint["agent"]).keys())
+        assert checkpoint["config"]["env"]["id"] == env
+        assert {"python", "numpy", "torch"} <= set(checkpoint["rng"])
+    final = torch.load(tmp_path / "checkpoints" / "final.pt", weights_only=True)
+    assert final["counters"]["global_step"] == 768
+
+
+def test_normalisation_statistics_are_checkpointed(settings, tmp_path):
+    config = settings(
+        "env=Pendulum-v1", *SHORT, "env.normalize_observation=true", "env.normalize_reward=true"
+    )
+    train(config, tmp_path)
+    checkpoint = torch.load(tmp_path / "checkpoints" / "final.pt", weights_only=True)
+    assert len(checkpoint["observation_normalizer"]["mean"]) == 3
+    assert checkpoint["observation_normalizer"]["count"] > 700
+    assert checkpoint["reward_normalizer"]["stats"]["count"] > 700
+
+
+@pytest.mark.parametrize("algo", sorted(ALGORITHMS))
+def test_same_seed_gives_identical_scalars_and_parameters(settings, tmp_path, algo):
+    runs = []
+    for name in ("a", "b"):
+        config = settings(f"algo={algo}", "env=Pendulum-v1", *SHORT, "seed=7")
+        train(config, tmp_path / name)
+        runs.append(tmp_path / name)
+    first, second = (scalars(run) for run in runs)
+    for tag in first:
+        if tag != "charts/SPS":
+            assert first[tag] == second[tag], tag
+    weights = [torch.load(r / "checkpoints" / "final.pt", weights_only=True)["agent"] for r in runs]
+    for key in weights[0]:
+        assert torch.equal(weights[0][key], weights[1][key]), key
+    other = settings(f"algo={algo}", "env=Pendulum-v1", *SHORT, "seed=8")
+    train(other, tmp_path / "c")
+    assert scalars(tmp_path / "c")["losses/policy_loss"] != first["losses/policy_loss"]
+
+
+def test_stop_when_solved_stops_at_the_threshold(settings, tmp_path):
+    config = settings(*SHORT, "env.reward_threshold=1", "stop_when_solved=true")
+    summary = train(config, tmp_path)
+    assert summary["first_solved_step"] == 256 and summary["global_step"] == 256
+
+
+def run_cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    command = [sys.executable, "-m", "rlcli.cli", *arguments]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_console_script_trains_into_outputs(tmp_path):
+    result = run_cli("train", *SHORT, "progress=log", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (tmp_path / "outputs" / "runs").glob("*/*_ppo_CartPole-v1_seed0")
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert (run_dir / "train.log").read_text().count("step") >= 1
+    assert json.loads((run_dir / "summary.json").read_text())["global_step"] == 768
+
+
+def test_multirun_makes_one_directory_per_job(tmp_path):
+    result = run_cli("train", "-m", "seed=0,1", *SHORT, "progress=none", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = sorted(p.name for p in (tmp_path / "outputs" / "multirun").glob("*/*/*_seed*"))
+    assert runs == ["0_ppo_CartPole-v1_seed0", "1_ppo_CartPole-v1_seed1"]
+    for run in (tmp_path / "outputs" / "multirun").glob("*/*/*_seed*"):
+        assert (run / "summary.json").is_file()
+
+
+def test_cli_help_version_and_unknown_command(tmp_path):
+    assert "train" in run_cli("--help", cwd=tmp_path).stdout
+    assert run_cli("--version", cwd=tmp_path).stdout.startswith("rlcli ")
+    result = run_cli("trian", cwd=tmp_path)
+    assert result.returncode == 2 and "unknown command 'trian'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cfg_job_prints_composed_config_without_training(tmp_path):
+    result = run_cli("train", "algo=pg", "env.id=Acrobot-v1", "--cfg", "job", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "id: Acrobot-v1" in result.stdout and "name: pg" in result.stdout
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_user_error_is_one_line_exit_2(tmp_path):
+    result = run_cli("train", "env.id=CartPol-v1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "env.id='CartPol-v1' is not a registered gymnasium environment" in result.stderr
+    assert "CartPole-v1" in result.stderr

@@ -1,0 +1,60 @@
+"""The collector keeps next-step autoreset rows out of the losses and counts episodes right."""
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlcli.envs import make_vector_env
+from rlcli.networks import ActorCritic
+from rlcli.rollout import RolloutCollector
+
+
+def collector_for(env_id: str, num_envs: int, num_steps: int, max_episode_steps: int | None):
+    envs = make_vector_env(env_id, num_envs, max_episode_steps)
+    agent = ActorCritic(
+        envs.single_observation_space, envs.single_action_space, [8], "tanh", with_critic=True
+    )
+    collector = RolloutCollector(envs, num_steps, seed=0, device=torch.device("cpu"))
+    return collector, agent
+
+
+def test_truncated_episodes_mark_the_following_reset_row_invalid():
+    collector, agent = collector_for("Pendulum-v1", num_envs=2, num_steps=12, max_episode_steps=5)
+    rollout = collector.collect(agent)
+    # Episodes of 5 steps, then one autoreset step whose action the env ignores: period 6.
+    truncated_rows = rollout.truncations[:, 0].nonzero().flatten().tolist()
+    assert truncated_rows == [4, 10]
+    assert rollout.valid[:, 0].tolist() == [True] * 5 + [False] + [True] * 5 + [False]
+    assert not rollout.terminations.any()
+    assert torch.all(rollout.rewards[~rollout.valid] == 0)
+    episodes = collector.drain_episodes()
+    assert [e.length for e in episodes] == [5, 5, 5, 5]
+    assert collector.global_step == 24
+
+
+def test_values_after_truncation_are_the_final_observation_value():
+    collector, agent = collector_for("Pendulum-v1", num_envs=1, num_steps=6, max_episode_steps=5)
+    rollout = collector.collect(agent)
+    # Row 5 (the autoreset row) observed the final observation of the truncated episode.
+    final_observation = rollout.observations[5]
+    with torch.no_grad():
+        assert torch.allclose(rollout.values[5], agent.value(final_observation))
+
+
+def test_episode_returns_are_raw_rewards_summed_over_the_episode():
+    collector, agent = collector_for("CartPole-v1", num_envs=3, num_steps=200, max_episode_steps=None)
+    collector.collect(agent)
+    episodes = collector.drain_episodes()
+    assert episodes, "random CartPole episodes last far less than 200 steps"
+    for episode in episodes:
+        assert episode.episode_return == episode.length  # CartPole pays +1 per step
+    assert collector.drain_episodes() == []
+
+
+def test_discrete_actions_stored_as_integers_and_box_as_float():
+    collector, agent = collector_for("CartPole-v1", 2, 4, None)
+    assert collector.collect(agent).actions.dtype == torch.int64
+    collector, agent = collector_for("Pendulum-v1", 2, 4, None)
+    assert collector.collect(agent).actions.dtype == torch.float32
+    assert isinstance(collector.envs.single_action_space, gym.spaces.Box)
+    assert np.all(np.isfinite(collector.storage.log_probs.numpy()))
