@@ -1,4 +1,4 @@
-"""Checkpoints: plain dicts of state_dicts and primitives, written atomically, loaded weights-only."""
+"""Checkpoints: plain dicts of state_dicts and primitives; atomic writes, weights-only loads."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     A reader (or a crash at any moment) sees either the previous file or the complete new one.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(descriptor, "wb") as handle:
             torch.save(payload, handle)
@@ -62,7 +64,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise UserError(f"checkpoint {str(path)!r} does not exist") from None
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError...
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first_line = (
+            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        )
         raise UserError(
             f"checkpoint {str(path)!r} cannot be loaded safely (corrupt, truncated or not plain "
             f"data): {first_line}"

@@ -12,7 +12,9 @@ log = logging.getLogger("rlcli")
 class Progress:
     """Reports steps, SPS, recent training return and the last evaluation return."""
 
-    def __init__(self, total_steps: int, mode: str = "auto", log_every_seconds: float = 10.0) -> None:
+    def __init__(
+        self, total_steps: int, mode: str = "auto", log_every_seconds: float = 10.0
+    ) -> None:
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "log"
         self.mode = mode
@@ -21,7 +23,12 @@ class Progress:
         self._last_report = -float("inf")
 
     def update(
-        self, step: int, sps: float, recent_return: float | None, eval_return: float | None, force: bool = False
+        self,
+        step: int,
+        sps: float,
+        recent_return: float | None,
+        eval_return: float | None,
+        force: bool = False,
     ) -> None:
         """Show the current state (rate-limited unless ``force``)."""
         now = time.monotonic()

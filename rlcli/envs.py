@@ -18,14 +18,20 @@ def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
         try:
             importlib.import_module(module)
         except ImportError as error:
-            raise UserError(f"env.id={env_id!r}: cannot import module {module!r} ({error})") from None
+            raise UserError(
+                f"env.id={env_id!r}: cannot import module {module!r} ({error})"
+            ) from None
         env_id = env_id.split(":", 1)[1]
     try:
         return gym.spec(env_id)
     except gym.error.Error:
         close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see gymnasium.pprint_registry()"
-        raise UserError(f"env.id={env_id!r} is not a registered gymnasium environment{hint}") from None
+        hint = (
+            f"; did you mean {', '.join(close)}?" if close else "; see gymnasium.pprint_registry()"
+        )
+        raise UserError(
+            f"env.id={env_id!r} is not a registered gymnasium environment{hint}"
+        ) from None
 
 
 def make_vector_env(

@@ -34,7 +34,7 @@ def discounted_returns(
 
 def gae(
     rewards: torch.Tensor,  # [T, N]
-    values: torch.Tensor,  # [T + 1, N] value of each step's observation, plus the one after the last
+    values: torch.Tensor,  # [T + 1, N] each step's observation value, plus the one after the last
     terminations: torch.Tensor,  # [T, N]
     truncations: torch.Tensor,  # [T, N]
     gamma: float,

@@ -67,7 +67,9 @@ class RolloutCollector:
         num_envs = envs.num_envs
         obs_shape = envs.single_observation_space.shape
         act_shape = envs.single_action_space.shape
-        act_dtype = torch.float32 if isinstance(envs.single_action_space, gym.spaces.Box) else torch.int64
+        act_dtype = (
+            torch.float32 if isinstance(envs.single_action_space, gym.spaces.Box) else torch.int64
+        )
         # Env-side arrays live in numpy and are shared zero-copy with the torch views in Rollout.
         self._rewards = np.zeros((num_steps, num_envs), dtype=np.float32)
         self._terminations = np.zeros((num_steps, num_envs), dtype=np.bool_)

@@ -103,127 +103,148 @@ def checkpoint_payload(learner: Learner, config: TrainConfig, counters: dict[str
     }
 
 
-def train(config: TrainConfig, run_dir: Path) -> dict[str, Any]:
-    """Train one agent into ``run_dir``; returns the summary also written to summary.json."""
-    started = time.perf_counter()
-    seed_everything(config.seed)
-    if config.torch_threads > 0:
-        torch.set_num_threads(config.torch_threads)
-    device = resolve_device(config.device)
-    learner = build_learner(config, device)
-    algo, collector = learner.algo, learner.collector
-    eval_envs = make_vector_env(
-        config.env.id, config.eval.episodes, config.env.max_episode_steps, config.env.kwargs
-    )
-    threshold = reward_threshold(config.env.id, config.env.reward_threshold)
-    steps_per_iteration = config.env.num_envs * algo.num_steps
-    num_iterations = max(1, config.total_timesteps // steps_per_iteration)
-    metrics = MetricsWriter(run_dir, dataclasses.asdict(config))
-    progress = Progress(num_iterations * steps_per_iteration, config.progress)
-    counters: dict[str, Any] = {
-        "global_step": 0,
-        "iteration": 0,
-        "best_eval_mean_return": None,
-        "first_solved_step": None,
-    }
-    recent_returns: deque[float] = deque(maxlen=20)
-    evaluation: EvalResult | None = None
-    eval_seconds = 0.0
-    last_eval_step: int | None = None
-    next_eval = config.eval.every_steps or None
-    next_checkpoint = config.checkpoint_every_steps or None
+class TrainingRun:
+    """One run's loop and bookkeeping: counters, evaluation, checkpoints, metrics."""
 
-    def evaluate_and_checkpoint() -> EvalResult:
-        nonlocal eval_seconds, last_eval_step
-        last_eval_step = counters["global_step"]
-        eval_started = time.perf_counter()
-        result = run_episodes(
-            learner.agent,
-            eval_envs,
-            config.seed + EVAL_SEED_OFFSET,
-            config.eval.deterministic,
-            learner.observation_normalizer,
+    def __init__(self, config: TrainConfig, run_dir: Path) -> None:
+        self.created = time.perf_counter()
+        self.config = config
+        self.run_dir = run_dir
+        seed_everything(config.seed)
+        if config.torch_threads > 0:
+            torch.set_num_threads(config.torch_threads)
+        self.learner = build_learner(config, resolve_device(config.device))
+        env = config.env
+        self.eval_envs = make_vector_env(
+            env.id, config.eval.episodes, env.max_episode_steps, env.kwargs
         )
-        eval_seconds += time.perf_counter() - eval_started
-        metrics.scalars(result.as_scalars(), counters["global_step"])
-        best = counters["best_eval_mean_return"]
+        self.threshold = reward_threshold(env.id, env.reward_threshold)
+        self.steps_per_iteration = env.num_envs * self.learner.algo.num_steps
+        self.num_iterations = max(1, config.total_timesteps // self.steps_per_iteration)
+        self.counters: dict[str, Any] = {
+            "global_step": 0,
+            "iteration": 0,
+            "best_eval_mean_return": None,
+            "first_solved_step": None,
+        }
+        self.recent_returns: deque[float] = deque(maxlen=20)
+        self.evaluation: EvalResult | None = None
+        self.last_eval_step: int | None = None
+        self.eval_seconds = 0.0
+        self.metrics = MetricsWriter(run_dir, dataclasses.asdict(config))
+        self.progress = Progress(self.num_iterations * self.steps_per_iteration, config.progress)
+
+    def save(self, name: str) -> None:
+        """Write checkpoints/<name>.pt with the full state of the run."""
+        payload = checkpoint_payload(self.learner, self.config, self.counters)
+        save_checkpoint(self.run_dir / "checkpoints" / f"{name}.pt", payload)
+
+    def evaluate(self) -> EvalResult:
+        """Deterministic evaluation episodes; logs eval/*, keeps best.pt, notes the solved step."""
+        started = time.perf_counter()
+        step = self.last_eval_step = self.counters["global_step"]
+        result = run_episodes(
+            self.learner.agent,
+            self.eval_envs,
+            self.config.seed + EVAL_SEED_OFFSET,
+            self.config.eval.deterministic,
+            self.learner.observation_normalizer,
+        )
+        self.eval_seconds += time.perf_counter() - started
+        self.metrics.scalars(result.as_scalars(), step)
+        best = self.counters["best_eval_mean_return"]
         if best is None or result.mean_return > best:
-            counters["best_eval_mean_return"] = result.mean_return
-            save_checkpoint(
-                run_dir / "checkpoints" / "best.pt", checkpoint_payload(learner, config, counters)
-            )
-        if threshold is not None and result.mean_return >= threshold:
-            counters["first_solved_step"] = counters["first_solved_step"] or counters["global_step"]
+            self.counters["best_eval_mean_return"] = result.mean_return
+            self.save("best")
+        solved = self.threshold is not None and result.mean_return >= self.threshold
+        if solved and self.counters["first_solved_step"] is None:
+            self.counters["first_solved_step"] = step
+        self.evaluation = result
         return result
 
-    training_started = time.perf_counter()
-    for iteration in range(1, num_iterations + 1):
-        fraction_done = (iteration - 1) / num_iterations
+    def iterate(self, iteration: int, training_started: float) -> None:
+        """One collect + update, and its training metrics."""
+        learner, algo = self.learner, self.learner.algo
+        fraction_done = (iteration - 1) / self.num_iterations
         learning_rate = algo.learning_rate * (1.0 - fraction_done if algo.anneal_lr else 1.0)
         for group in learner.optimizer.param_groups:
             group["lr"] = learning_rate
 
-        rollout = collector.collect(learner.agent)
+        rollout = learner.collector.collect(learner.agent)
         losses = algo.update(learner.agent, learner.optimizer, rollout, fraction_done)
 
-        global_step = counters["global_step"] = collector.global_step
-        counters["iteration"] = iteration
-        for episode in collector.drain_episodes():
-            recent_returns.append(episode.episode_return)
-            metrics.scalars(
+        global_step = self.counters["global_step"] = learner.collector.global_step
+        self.counters["iteration"] = iteration
+        for episode in learner.collector.drain_episodes():
+            self.recent_returns.append(episode.episode_return)
+            self.metrics.scalars(
                 {
                     "charts/episodic_return": episode.episode_return,
                     "charts/episodic_length": episode.length,
                 },
                 episode.global_step,
             )
-        sps = global_step / max(time.perf_counter() - training_started - eval_seconds, 1e-9)
-        metrics.scalars(
-            {**losses, "charts/learning_rate": learning_rate, "charts/SPS": sps}, global_step
-        )
+        extra = {"charts/learning_rate": learning_rate, "charts/SPS": self.sps(training_started)}
+        self.metrics.scalars({**losses, **extra}, global_step)
 
-        if next_eval is not None and global_step >= next_eval:
-            next_eval += config.eval.every_steps
-            evaluation = evaluate_and_checkpoint()
-            if config.stop_when_solved and counters["first_solved_step"] is not None:
-                break
-        if next_checkpoint is not None and global_step >= next_checkpoint:
-            next_checkpoint += config.checkpoint_every_steps
-            save_checkpoint(
-                run_dir / "checkpoints" / "latest.pt", checkpoint_payload(learner, config, counters)
-            )
-        progress.update(
-            global_step,
-            sps,
-            float(np.mean(recent_returns)) if recent_returns else None,
-            evaluation.mean_return if evaluation else None,
-        )
+    def sps(self, training_started: float) -> float:
+        """Training env steps per second so far, evaluation time excluded."""
+        seconds = time.perf_counter() - training_started - self.eval_seconds
+        return self.counters["global_step"] / max(seconds, 1e-9)
 
-    training_seconds = time.perf_counter() - training_started - eval_seconds
-    if evaluation is None or last_eval_step != counters["global_step"]:
-        evaluation = evaluate_and_checkpoint()
-    save_checkpoint(
-        run_dir / "checkpoints" / "final.pt", checkpoint_payload(learner, config, counters)
-    )
-    summary = {
-        "algo": algo.name,
-        "env_id": config.env.id,
-        "seed": config.seed,
-        "global_step": counters["global_step"],
-        "iterations": counters["iteration"],
-        "wall_seconds": time.perf_counter() - started,
-        "sps": counters["global_step"] / max(training_seconds, 1e-9),
-        "final_eval_mean_return": evaluation.mean_return,
-        "final_eval_std_return": evaluation.std_return,
-        "final_eval_returns": evaluation.returns,
-        "best_eval_mean_return": counters["best_eval_mean_return"],
-        "first_solved_step": counters["first_solved_step"],
-        "reward_threshold": threshold,
-    }
-    progress.update(counters["global_step"], summary["sps"], None, evaluation.mean_return, force=True)
-    progress.close()
-    metrics.close()
-    write_json(run_dir / "summary.json", summary)
-    collector.envs.close()
-    eval_envs.close()
-    return summary
+    def run(self) -> dict[str, Any]:
+        """Train for the budget (or until solved); returns the summary."""
+        config = self.config
+        started = time.perf_counter()
+        every_eval, every_checkpoint = config.eval.every_steps, config.checkpoint_every_steps
+        for iteration in range(1, self.num_iterations + 1):
+            self.iterate(iteration, started)
+            step = self.counters["global_step"]
+            previous = step - self.steps_per_iteration
+            if every_eval and step // every_eval > previous // every_eval:
+                self.evaluate()
+                if config.stop_when_solved and self.counters["first_solved_step"] is not None:
+                    break
+            if every_checkpoint and step // every_checkpoint > previous // every_checkpoint:
+                self.save("latest")
+            recent = float(np.mean(self.recent_returns)) if self.recent_returns else None
+            last_eval = self.evaluation.mean_return if self.evaluation else None
+            self.progress.update(step, self.sps(started), recent, last_eval)
+        return self.finish(started)
+
+    def finish(self, training_started: float) -> dict[str, Any]:
+        """Final evaluation and checkpoint, summary.json, and closing everything."""
+        sps = self.sps(training_started)
+        if self.last_eval_step != self.counters["global_step"]:
+            self.evaluate()
+        assert self.evaluation is not None
+        self.save("final")
+        summary = {
+            "algo": self.learner.algo.name,
+            "env_id": self.config.env.id,
+            "seed": self.config.seed,
+            "global_step": self.counters["global_step"],
+            "iterations": self.counters["iteration"],
+            "wall_seconds": time.perf_counter() - self.created,
+            "sps": sps,
+            "final_eval_mean_return": self.evaluation.mean_return,
+            "final_eval_std_return": self.evaluation.std_return,
+            "final_eval_returns": self.evaluation.returns,
+            "best_eval_mean_return": self.counters["best_eval_mean_return"],
+            "first_solved_step": self.counters["first_solved_step"],
+            "reward_threshold": self.threshold,
+        }
+        self.progress.update(
+            summary["global_step"], sps, None, summary["final_eval_mean_return"], True
+        )
+        self.progress.close()
+        self.metrics.close()
+        write_json(self.run_dir / "summary.json", summary)
+        self.learner.collector.envs.close()
+        self.eval_envs.close()
+        return summary
+
+
+def train(config: TrainConfig, run_dir: Path) -> dict[str, Any]:
+    """Train one agent into ``run_dir``; returns the summary also written to summary.json."""
+    return TrainingRun(config, run_dir).run()

@@ -27,7 +27,11 @@ class Algorithm(Protocol):
         ...
 
     def update(
-        self, agent: ActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout, progress: float
+        self,
+        agent: ActorCritic,
+        optimizer: torch.optim.Optimizer,
+        rollout: Rollout,
+        progress: float,
     ) -> dict[str, float]:
         """Learn from one rollout; ``progress`` in [0, 1) is the fraction of the budget used.
 

@@ -46,7 +46,11 @@ class PG(OnPolicyHyperparameters):
         return self.use_baseline
 
     def update(
-        self, agent: ActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout, progress: float
+        self,
+        agent: ActorCritic,
+        optimizer: torch.optim.Optimizer,
+        rollout: Rollout,
+        progress: float,
     ) -> dict[str, float]:
         """One gradient step on -sum_t log pi(a_t|s_t) G_t over the rollout's episodes."""
         dones = rollout.dones

@@ -49,7 +49,11 @@ class PPO(OnPolicyHyperparameters):
         return True
 
     def update(
-        self, agent: ActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout, progress: float
+        self,
+        agent: ActorCritic,
+        optimizer: torch.optim.Optimizer,
+        rollout: Rollout,
+        progress: float,
     ) -> dict[str, float]:
         """Clipped-surrogate epochs over minibatches of one rollout."""
         advantages = gae(
@@ -72,7 +76,9 @@ class PPO(OnPolicyHyperparameters):
         }
         clip = self.clip_coef * (1.0 - progress) if self.anneal_clip else self.clip_coef
         stats = self._epochs(agent, optimizer, batch, clip)
-        stats["losses/explained_variance"] = explained_variance(batch["old_values"], batch["returns"])
+        stats["losses/explained_variance"] = explained_variance(
+            batch["old_values"], batch["returns"]
+        )
         return stats
 
     def _epochs(

@@ -82,6 +82,10 @@ def test_generic_env_with_any_id_gets_no_tuned_values(settings):
 
 
 def test_cli_picks_generic_env_when_only_env_id_is_given():
-    assert _with_generic_env(["env.id=Taxi-v3", "seed=1"]) == ["env=generic", "env.id=Taxi-v3", "seed=1"]
+    assert _with_generic_env(["env.id=Taxi-v3", "seed=1"]) == [
+        "env=generic",
+        "env.id=Taxi-v3",
+        "seed=1",
+    ]
     assert _with_generic_env(["env=CartPole-v1", "env.id=X"]) == ["env=CartPole-v1", "env.id=X"]
     assert _with_generic_env(["seed=1"]) == ["seed=1"]

@@ -1,6 +1,5 @@
 """Checkpoints are written atomically and loaded weights-only."""
 
-
 import pytest
 import torch
 

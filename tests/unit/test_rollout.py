@@ -42,7 +42,9 @@ def test_values_after_truncation_are_the_final_observation_value():
 
 
 def test_episode_returns_are_raw_rewards_summed_over_the_episode():
-    collector, agent = collector_for("CartPole-v1", num_envs=3, num_steps=200, max_episode_steps=None)
+    collector, agent = collector_for(
+        "CartPole-v1", num_envs=3, num_steps=200, max_episode_steps=None
+    )
     collector.collect(agent)
     episodes = collector.drain_episodes()
     assert episodes, "random CartPole episodes last far less than 200 steps"
