@@ -21,6 +21,7 @@ from rlcli.evaluate import EvalResult, run_episodes
 from rlcli.metrics import MetricsWriter, write_json
 from rlcli.networks import ActorCritic
 from rlcli.normalization import ObservationNormalizer, RewardNormalizer
+from rlcli.optim import Adam
 from rlcli.rollout import RolloutCollector
 from rlcli.settings import TrainConfig
 
@@ -49,7 +50,7 @@ class Learner:
 
     algo: Algorithm
     agent: ActorCritic
-    optimizer: torch.optim.Optimizer
+    optimizer: Adam
     collector: RolloutCollector
     observation_normalizer: ObservationNormalizer | None
     reward_normalizer: RewardNormalizer | None
@@ -76,7 +77,7 @@ def build_learner(config: TrainConfig, device: torch.device) -> Learner:
         orthogonal_init=config.network.orthogonal_init,
         log_std_init=config.network.log_std_init,
     ).to(device)
-    optimizer = torch.optim.Adam(agent.parameters(), lr=algo.learning_rate, eps=algo.adam_eps)
+    optimizer = Adam(agent.parameters(), algo.learning_rate, eps=algo.adam_eps)
     collector = RolloutCollector(
         envs, algo.num_steps, config.seed, device, observation_normalizer, reward_normalizer
     )
@@ -126,11 +127,13 @@ class TrainingRun:
             "iteration": 0,
             "best_eval_mean_return": None,
             "first_solved_step": None,
+            "first_solved_seconds": None,
         }
         self.recent_returns: deque[float] = deque(maxlen=20)
         self.evaluation: EvalResult | None = None
         self.last_eval_step: int | None = None
         self.eval_seconds = 0.0
+        self.training_started = time.perf_counter()
         self.metrics = MetricsWriter(run_dir, dataclasses.asdict(config))
         self.progress = Progress(self.num_iterations * self.steps_per_iteration, config.progress)
 
@@ -159,16 +162,16 @@ class TrainingRun:
         solved = self.threshold is not None and result.mean_return >= self.threshold
         if solved and self.counters["first_solved_step"] is None:
             self.counters["first_solved_step"] = step
+            self.counters["first_solved_seconds"] = self.training_seconds()
         self.evaluation = result
         return result
 
-    def iterate(self, iteration: int, training_started: float) -> None:
+    def iterate(self, iteration: int) -> None:
         """One collect + update, and its training metrics."""
         learner, algo = self.learner, self.learner.algo
         fraction_done = (iteration - 1) / self.num_iterations
         learning_rate = algo.learning_rate * (1.0 - fraction_done if algo.anneal_lr else 1.0)
-        for group in learner.optimizer.param_groups:
-            group["lr"] = learning_rate
+        learner.optimizer.learning_rate = learning_rate
 
         rollout = learner.collector.collect(learner.agent)
         losses = algo.update(learner.agent, learner.optimizer, rollout, fraction_done)
@@ -184,21 +187,24 @@ class TrainingRun:
                 },
                 episode.global_step,
             )
-        extra = {"charts/learning_rate": learning_rate, "charts/SPS": self.sps(training_started)}
+        extra = {"charts/learning_rate": learning_rate, "charts/SPS": self.sps()}
         self.metrics.scalars({**losses, **extra}, global_step)
 
-    def sps(self, training_started: float) -> float:
+    def training_seconds(self) -> float:
+        """Seconds spent training so far, evaluation excluded."""
+        return time.perf_counter() - self.training_started - self.eval_seconds
+
+    def sps(self) -> float:
         """Training env steps per second so far, evaluation time excluded."""
-        seconds = time.perf_counter() - training_started - self.eval_seconds
-        return self.counters["global_step"] / max(seconds, 1e-9)
+        return self.counters["global_step"] / max(self.training_seconds(), 1e-9)
 
     def run(self) -> dict[str, Any]:
         """Train for the budget (or until solved); returns the summary."""
         config = self.config
-        started = time.perf_counter()
+        self.training_started = time.perf_counter()
         every_eval, every_checkpoint = config.eval.every_steps, config.checkpoint_every_steps
         for iteration in range(1, self.num_iterations + 1):
-            self.iterate(iteration, started)
+            self.iterate(iteration)
             step = self.counters["global_step"]
             previous = step - self.steps_per_iteration
             if every_eval and step // every_eval > previous // every_eval:
@@ -209,12 +215,12 @@ class TrainingRun:
                 self.save("latest")
             recent = float(np.mean(self.recent_returns)) if self.recent_returns else None
             last_eval = self.evaluation.mean_return if self.evaluation else None
-            self.progress.update(step, self.sps(started), recent, last_eval)
-        return self.finish(started)
+            self.progress.update(step, self.sps(), recent, last_eval)
+        return self.finish()
 
-    def finish(self, training_started: float) -> dict[str, Any]:
+    def finish(self) -> dict[str, Any]:
         """Final evaluation and checkpoint, summary.json, and closing everything."""
-        sps = self.sps(training_started)
+        sps = self.sps()
         if self.last_eval_step != self.counters["global_step"]:
             self.evaluate()
         assert self.evaluation is not None
@@ -232,6 +238,7 @@ class TrainingRun:
             "final_eval_returns": self.evaluation.returns,
             "best_eval_mean_return": self.counters["best_eval_mean_return"],
             "first_solved_step": self.counters["first_solved_step"],
+            "first_solved_seconds": self.counters["first_solved_seconds"],
             "reward_threshold": self.threshold,
         }
         self.progress.update(

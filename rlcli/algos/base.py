@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import torch
-
 from rlcli.networks import ActorCritic
+from rlcli.optim import Adam
 from rlcli.rollout import Rollout
 
 
@@ -29,7 +28,7 @@ class Algorithm(Protocol):
     def update(
         self,
         agent: ActorCritic,
-        optimizer: torch.optim.Optimizer,
+        optimizer: Adam,
         rollout: Rollout,
         progress: float,
     ) -> dict[str, float]:

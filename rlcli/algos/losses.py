@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from rlcli.optim import Adam
+
 
 def normalize(values: torch.Tensor, epsilon: float = 1e-8) -> torch.Tensor:
     """Standardise to zero mean and unit variance (unchanged if there is a single element)."""
@@ -58,15 +60,8 @@ def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> floa
     return float(1.0 - (targets - predictions).var() / target_variance)
 
 
-def apply_gradients(
-    optimizer: torch.optim.Optimizer,
-    parameters: list[torch.nn.Parameter],
-    loss: torch.Tensor,
-    max_grad_norm: float | None,
-) -> None:
+def apply_gradients(optimizer: Adam, loss: torch.Tensor, max_grad_norm: float | None) -> None:
     """One optimiser step on ``loss`` with optional global gradient-norm clipping."""
-    optimizer.zero_grad(set_to_none=True)
+    optimizer.zero_grad()
     loss.backward()
-    if max_grad_norm is not None:
-        torch.nn.utils.clip_grad_norm_(parameters, max_grad_norm)
-    optimizer.step()
+    optimizer.step(max_grad_norm)

@@ -15,6 +15,7 @@ from rlcli.algos.losses import (
     value_loss,
 )
 from rlcli.networks import ActorCritic
+from rlcli.optim import Adam
 from rlcli.returns import discounted_returns
 from rlcli.rollout import Rollout
 
@@ -48,7 +49,7 @@ class PG(OnPolicyHyperparameters):
     def update(
         self,
         agent: ActorCritic,
-        optimizer: torch.optim.Optimizer,
+        optimizer: Adam,
         rollout: Rollout,
         progress: float,
     ) -> dict[str, float]:
@@ -70,7 +71,7 @@ class PG(OnPolicyHyperparameters):
     def _step(
         self,
         agent: ActorCritic,
-        optimizer: torch.optim.Optimizer,
+        optimizer: Adam,
         rollout: Rollout,
         returns: torch.Tensor,
         used: torch.Tensor,
@@ -94,5 +95,5 @@ class PG(OnPolicyHyperparameters):
             loss = loss + self.vf_coef * critic_loss
             stats["losses/value_loss"] = critic_loss.item()
             stats["losses/explained_variance"] = explained_variance(old_values, returns)
-        apply_gradients(optimizer, list(agent.parameters()), loss, self.max_grad_norm)
+        apply_gradients(optimizer, loss, self.max_grad_norm)
         return stats

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -15,8 +16,23 @@ from rlcli.algos.losses import (
     value_loss,
 )
 from rlcli.networks import ActorCritic
+from rlcli.optim import Adam
 from rlcli.returns import gae
 from rlcli.rollout import Rollout
+
+
+def minibatches(
+    batch: dict[str, torch.Tensor], minibatch_size: int
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Shuffle the batch into minibatches; a single full-batch minibatch needs no shuffle."""
+    batch_size = batch["advantages"].shape[0]
+    if minibatch_size >= batch_size:
+        yield batch
+        return
+    order = torch.randperm(batch_size, device=batch["advantages"].device)
+    for start in range(0, batch_size, minibatch_size):
+        indices = order[start : start + minibatch_size]
+        yield {key: values[indices] for key, values in batch.items()}
 
 
 @dataclass
@@ -51,7 +67,7 @@ class PPO(OnPolicyHyperparameters):
     def update(
         self,
         agent: ActorCritic,
-        optimizer: torch.optim.Optimizer,
+        optimizer: Adam,
         rollout: Rollout,
         progress: float,
     ) -> dict[str, float]:
@@ -84,36 +100,33 @@ class PPO(OnPolicyHyperparameters):
     def _epochs(
         self,
         agent: ActorCritic,
-        optimizer: torch.optim.Optimizer,
+        optimizer: Adam,
         batch: dict[str, torch.Tensor],
         clip: float,
     ) -> dict[str, float]:
-        parameters = list(agent.parameters())
         batch_size = batch["advantages"].shape[0]
         minibatch_size = max(1, -(-batch_size // self.num_minibatches))
         clip_fractions = []
         for _ in range(self.update_epochs):
-            order = torch.randperm(batch_size, device=batch["advantages"].device)
-            for start in range(0, batch_size, minibatch_size):
-                indices = order[start : start + minibatch_size]
+            for minibatch in minibatches(batch, minibatch_size):
                 log_probs, entropy, values = agent.evaluate_actions(
-                    batch["observations"][indices], batch["actions"][indices]
+                    minibatch["observations"], minibatch["actions"]
                 )
-                advantages = batch["advantages"][indices]
+                advantages = minibatch["advantages"]
                 if self.normalize_advantage:
                     advantages = normalize(advantages)
                 policy_loss, approx_kl, clip_fraction = clipped_surrogate_loss(
-                    log_probs, batch["old_log_probs"][indices], advantages, clip
+                    log_probs, minibatch["old_log_probs"], advantages, clip
                 )
                 critic_loss = value_loss(
                     values,
-                    batch["returns"][indices],
-                    batch["old_values"][indices],
+                    minibatch["returns"],
+                    minibatch["old_values"],
                     clip if self.clip_vloss else None,
                 )
                 entropy_mean = entropy.mean()
                 loss = policy_loss - self.ent_coef * entropy_mean + self.vf_coef * critic_loss
-                apply_gradients(optimizer, parameters, loss, self.max_grad_norm)
+                apply_gradients(optimizer, loss, self.max_grad_norm)
                 clip_fractions.append(clip_fraction)
             if self.target_kl is not None and approx_kl > self.target_kl:
                 break
