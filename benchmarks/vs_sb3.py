@@ -171,10 +171,11 @@ def run_rlcli(case: Case, seed: int) -> dict[str, Any]:
         config = settings_from_config(compose(config_name="train", overrides=overrides))
     with tempfile.TemporaryDirectory() as run_dir:
         summary = train(config, Path(run_dir))
+    solved = case.threshold is not None  # throughput-only cases report no time to threshold
     return {
         "sps": summary["sps"],
-        "solved_seconds": summary["first_solved_seconds"],
-        "solved_step": summary["first_solved_step"],
+        "solved_seconds": summary["first_solved_seconds"] if solved else None,
+        "solved_step": summary["first_solved_step"] if solved else None,
         "final_eval": summary["final_eval_mean_return"],
     }
 

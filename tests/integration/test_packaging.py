@@ -32,3 +32,11 @@ def test_wheel_ships_every_config(tmp_path):
         for path in (ROOT / "configs").rglob("*.yaml")
     }
     assert expected and expected == shipped
+
+
+def test_readme_documents_every_metric_tag():
+    from rlcli.metrics import METRIC_TAGS
+
+    readme = (ROOT / "README.md").read_text()
+    for tag in METRIC_TAGS:
+        assert f"| `{tag}` |" in readme, tag

@@ -1,0 +1,81 @@
+"""Train the shipped tuned presets for several seeds and print the README's results table.
+
+    python benchmarks/presets.py                       # every pair below, seeds 0 1 2
+    python benchmarks/presets.py --pairs ppo:CartPole-v1 --seeds 0 --jobs 2
+
+Each run is a plain `rlcli train algo=A env=E seed=S` (the preset's own budget) in its own process;
+``--jobs`` runs that many at once (one torch thread each). Runs land in outputs/presets/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+# (algo, env, goal from the issue: the return to reach and the step budget it should fit in)
+PAIRS = {
+    "ppo:CartPole-v1": ">= 500 within 100k",
+    "ppo:Acrobot-v1": ">= -90 within 500k",
+    "ppo:MountainCar-v0": ">= -120 within 1M",
+    "ppo:LunarLander-v3": ">= 200 within 1M",
+    "ppo:Pendulum-v1": ">= -250 within 200k",
+    "ppo:MountainCarContinuous-v0": ">= 90",
+    "pg:CartPole-v1": "(report)",
+    "pg:LunarLander-v3": "(report)",
+}
+
+
+def train(pair: str, seed: int, root: Path) -> dict:
+    algo, env = pair.split(":")
+    run_dir = root / f"{algo}_{env}_seed{seed}"
+    if not (run_dir / "summary.json").is_file():
+        command = [
+            sys.executable,
+            "-m",
+            "rlcli.cli",
+            "train",
+            f"algo={algo}",
+            f"env={env}",
+            f"seed={seed}",
+            "progress=none",
+            f"hydra.run.dir={run_dir}",
+        ]
+        subprocess.run(command, check=True, capture_output=True)
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--root", type=Path, default=Path("outputs/presets"))
+    arguments = parser.parse_args()
+    jobs = [(pair, seed) for pair in arguments.pairs for seed in arguments.seeds]
+    with ThreadPoolExecutor(arguments.jobs) as pool:
+        summaries = list(pool.map(lambda job: train(*job, arguments.root), jobs))
+    print(
+        "| algo | env | goal | final eval mean +- std | per seed | steps | wall s | first solved |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for pair in arguments.pairs:
+        runs = [s for (p, _), s in zip(jobs, summaries, strict=True) if p == pair]
+        finals = [r["final_eval_mean_return"] for r in runs]
+        spread = statistics.stdev(finals) if len(finals) > 1 else 0.0
+        solved = [r["first_solved_step"] for r in runs]
+        algo, env = pair.split(":")
+        print(
+            f"| {algo} | {env} | {PAIRS[pair]} | {statistics.mean(finals):.1f} +- {spread:.1f} | "
+            f"{', '.join(f'{f:.0f}' for f in finals)} | {runs[0]['global_step']:,} | "
+            f"{statistics.mean(r['wall_seconds'] for r in runs):.0f} | "
+            f"{', '.join('-' if s is None else f'{s:,}' for s in solved)} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
