@@ -1,24 +1,40 @@
-"""Command line: ``rlcli <command> [hydra overrides]``; the only reader of HydraConfig."""
+"""Command line: ``rlcli <command> [arguments]``; the only reader of HydraConfig."""
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import rlcli
 
-USAGE = """usage: rlcli <command> [overrides...]
+USAGE = """usage: rlcli <command> [arguments...]
 
 commands:
   train    train an agent: rlcli train algo=ppo env=CartPole-v1 seed=0
-           (Hydra overrides; -m for multirun sweeps; --help for Hydra's help; --cfg job to print
-           the composed config)
+           Hydra overrides; -m for multirun sweeps; --help for Hydra's help; --cfg job to print
+           the composed config; init_from=<run dir or checkpoint> to warm-start a new run
+  train resume=<run dir>
+           continue an interrupted run exactly, in its own directory, with its saved config
+  eval     evaluate a run or checkpoint: rlcli eval <run dir or .pt> episodes=20
+           [deterministic=false] [video=true] [seed=N] [checkpoint=final|best|latest]
 
 options:
   -h, --help     show this message
   --version      print the version
 """
+
+EXIT_USER_ERROR = 2
+EXIT_DIVERGED = 3
+EXIT_BY_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR) -> None:
+    """Print one error line and exit."""
+    print(f"rlcli: error: {message}", file=sys.stderr)
+    sys.exit(code)
 
 
 def _with_generic_env(overrides: list[str]) -> list[str]:
@@ -28,6 +44,25 @@ def _with_generic_env(overrides: list[str]) -> list[str]:
     return ["env=generic", *overrides] if sets_id and not picks_env else overrides
 
 
+def _guarded(work: Callable[[], Any], run_dir: Path | None = None) -> Any:
+    """Run ``work``; user errors, interrupts and divergence become one line and an exit code."""
+    from rlcli.build import discard_unfinished_run_dir
+    from rlcli.errors import UserError
+    from rlcli.train import TrainingDiverged, TrainingInterrupted
+
+    try:
+        return work()
+    except UserError as error:
+        if run_dir is not None:
+            discard_unfinished_run_dir(run_dir)
+        fail(str(error))
+    except TrainingInterrupted as interrupted:
+        print(f"rlcli: {interrupted}", file=sys.stderr)
+        sys.exit(EXIT_BY_SIGNAL.get(interrupted.reason, 1))
+    except TrainingDiverged as diverged:
+        fail(str(diverged), EXIT_DIVERGED)
+
+
 def _train_command(arguments: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
@@ -35,22 +70,52 @@ def _train_command(arguments: list[str]) -> int:
 
     from rlcli.build import run_training
     from rlcli.config import register_configs
-    from rlcli.errors import UserError
 
     register_configs()
 
+    started: list[bool] = []
+
     @hydra.main(version_base="1.3", config_path="pkg://rlcli.configs", config_name="train")
     def train_task(cfg: DictConfig) -> float:
+        started.append(True)
         run_dir = Path(HydraConfig.get().runtime.output_dir)
-        try:
-            summary = run_training(cfg, run_dir)
-        except UserError as error:
-            print(f"rlcli: error: {error}", file=sys.stderr)
-            sys.exit(2)
+        summary = _guarded(lambda: run_training(cfg, run_dir), run_dir)
         return summary["final_eval_mean_return"]
 
     sys.argv = ["rlcli train", *_with_generic_env(arguments)]
-    train_task()
+    try:
+        train_task()
+    except SystemExit as exit_:
+        # Hydra exits with 1 after printing a composition error (bad group option, misspelt key,
+        # wrong type): a user mistake, reported before any job ran.
+        if exit_.code == 1 and not started:
+            sys.exit(EXIT_USER_ERROR)
+        raise
+    return 0
+
+
+def _resume_command(arguments: list[str]) -> int:
+    from rlcli.build import resume_training
+
+    if len(arguments) != 1:
+        others = [a for a in arguments if not a.startswith("resume=")]
+        fail(f"resume takes no other arguments (got {' '.join(others)}); the saved config is used")
+    run_dir = Path(arguments[0].split("=", 1)[1])
+    if not run_dir.is_dir():
+        fail(f"resume={str(run_dir)!r} is not a directory; pass a run directory under outputs/")
+    logging.basicConfig(
+        level=logging.INFO,
+        format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
+        handlers=[logging.FileHandler(run_dir / "train.log"), logging.StreamHandler()],
+    )
+    _guarded(lambda: resume_training(run_dir))
+    return 0
+
+
+def _eval_command(arguments: list[str]) -> int:
+    from rlcli.evaluate_command import evaluate_command, parse_eval_arguments
+
+    _guarded(lambda: evaluate_command(parse_eval_arguments(arguments)))
     return 0
 
 
@@ -64,10 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rlcli {rlcli.__version__}")
         return 0
     command, rest = arguments[0], arguments[1:]
+    if command == "train" and any(a.startswith("resume=") for a in rest):
+        return _resume_command(rest)
     if command == "train":
         return _train_command(rest)
-    print(f"rlcli: error: unknown command {command!r}; valid commands: train", file=sys.stderr)
-    return 2
+    if command == "eval":
+        return _eval_command(rest)
+    fail(f"unknown command {command!r}; valid commands: train, eval")
+    return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

@@ -30,11 +30,16 @@ METRIC_TAGS: dict[str, str] = {
 class MetricsWriter:
     """Writes scalars and the hyperparameters (TensorBoard's HPARAMS view) to a run directory."""
 
-    def __init__(self, log_dir: Path, hyperparameters: dict[str, Any]) -> None:
+    def __init__(
+        self, log_dir: Path, hyperparameters: dict[str, Any], resumed_step: int | None = None
+    ) -> None:
+        """``resumed_step``: TensorBoard drops points at or after it from earlier event files, so
+        a resumed run shows no duplicated or stale points after its checkpoint."""
         from torch.utils.tensorboard import SummaryWriter  # deferred: it costs ~0.2 s to import
         from torch.utils.tensorboard.summary import hparams
 
-        self._writer = SummaryWriter(log_dir=str(log_dir))
+        purge_step = None if resumed_step is None else resumed_step + 1
+        self._writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
         experiment, start, end = hparams(
             _tensorboard_hparams(hyperparameters), {"eval/mean_return": math.nan}
         )

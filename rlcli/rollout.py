@@ -10,11 +10,13 @@ marked ``valid = False`` and left out of every loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
+from rlcli import env_state
 from rlcli.networks import ActorCritic, actions_for_env
 from rlcli.normalization import ObservationNormalizer, RewardNormalizer
 
@@ -147,6 +149,38 @@ class RolloutCollector:
         if self.reward_normalizer is not None:
             rewards = self.reward_normalizer(rewards, dones)
         self._rewards[step] = rewards
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain-data state of the collection in progress: counters, running episodes, envs.
+
+        ``envs`` is None when the env's internal state cannot be saved (see rlcli/env_state.py).
+        """
+        return {
+            "global_step": self.global_step,
+            "next_observations": self._next_observations.cpu().clone(),
+            "previous_dones": torch.from_numpy(self._previous_dones.copy()),
+            "episode_returns": torch.from_numpy(self._episode_returns.copy()),
+            "episode_lengths": torch.from_numpy(self._episode_lengths.copy()),
+            "envs": env_state.capture(self.envs),
+        }
+
+    def load_state_dict(self, state: dict[str, Any], seed: int) -> bool:
+        """Continue from ``state_dict()``; returns False if the envs had to be reset instead."""
+        self.global_step = state["global_step"]
+        self._episode_returns = state["episode_returns"].numpy().copy()
+        self._episode_lengths = state["episode_lengths"].numpy().copy()
+        self._previous_dones = state["previous_dones"].numpy().copy()
+        if state["envs"] is not None:
+            env_state.restore(self.envs, state["envs"])
+            self._next_observations = state["next_observations"].to(self.device)
+            return True
+        # Not capturable: start fresh episodes, seeded from the step so a resume is repeatable.
+        raw_observations, _ = self.envs.reset(seed=seed + self.global_step)
+        self._next_observations = self._prepare(raw_observations)
+        self._episode_returns[:] = 0.0
+        self._episode_lengths[:] = 0
+        self._previous_dones[:] = False
+        return False
 
     def drain_episodes(self) -> list[Episode]:
         """Return and forget the episodes finished since the last call."""

@@ -85,5 +85,8 @@ class TrainConfig:
     """Write checkpoints/latest.pt every this many env steps; 0 disables periodic checkpoints."""
     progress: str = "auto"
     """Console output: auto (a live line on a terminal, log lines otherwise), bar, log or none."""
+    init_from: str | None = None
+    """Warm start: a checkpoint or run directory whose network weights (and observation
+    statistics) this new run starts from; its budget, optimizer and counters start fresh."""
     tuned_for: str | None = None
     """Env id a tuned preset was written for; set only by configs/tuned/ files."""

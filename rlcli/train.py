@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -14,9 +15,10 @@ import numpy as np
 import torch
 
 from rlcli.algos.base import Algorithm
-from rlcli.checkpoint import rng_states, save_checkpoint
+from rlcli.checkpoint import restore_rng_states, rng_states, save_checkpoint
 from rlcli.console import Progress
 from rlcli.envs import make_vector_env, reward_threshold
+from rlcli.errors import UserError
 from rlcli.evaluate import EvalResult, run_episodes
 from rlcli.metrics import MetricsWriter, write_json
 from rlcli.networks import ActorCritic
@@ -100,14 +102,66 @@ def checkpoint_payload(learner: Learner, config: TrainConfig, counters: dict[str
         "reward_normalizer": (
             learner.reward_normalizer.state_dict() if learner.reward_normalizer else None
         ),
+        "collector": learner.collector.state_dict(),
         "rng": rng_states(),
     }
+
+
+def load_weights(learner: Learner, checkpoint: dict[str, Any]) -> None:
+    """Network weights and observation statistics from a checkpoint; a mismatch is a user error."""
+    try:
+        learner.agent.load_state_dict(checkpoint["agent"])
+    except RuntimeError as error:
+        detail = str(error).strip().splitlines()[-1].strip()
+        raise UserError(
+            f"checkpoint network does not match this config's network: {detail}"
+        ) from None
+    saved_statistics = checkpoint.get("observation_normalizer")
+    if learner.observation_normalizer is not None and saved_statistics is not None:
+        learner.observation_normalizer.stats.load_state_dict(saved_statistics)
+
+
+def restore_learner(learner: Learner, checkpoint: dict[str, Any], seed: int) -> bool:
+    """Everything a resume needs; returns whether the envs were restored exactly."""
+    load_weights(learner, checkpoint)
+    learner.optimizer.load_state_dict(checkpoint["optimizer"])
+    if learner.reward_normalizer is not None and checkpoint["reward_normalizer"] is not None:
+        learner.reward_normalizer.load_state_dict(checkpoint["reward_normalizer"])
+    exact = learner.collector.load_state_dict(checkpoint["collector"], seed)
+    restore_rng_states(checkpoint["rng"])
+    return exact
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on request (a signal) after saving a checkpoint to resume from."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class TrainingDiverged(Exception):
+    """A loss or parameter became NaN or infinite; the last good checkpoint is kept."""
+
+
+def all_finite(agent: ActorCritic, losses: dict[str, float]) -> bool:
+    """Whether every logged loss and every parameter is finite (one fused norm per check)."""
+    if not all(math.isfinite(value) for value in losses.values()):
+        return False
+    norms = torch._foreach_norm([p.detach() for p in agent.parameters()])
+    return bool(torch.isfinite(torch.stack(norms)).all())
 
 
 class TrainingRun:
     """One run's loop and bookkeeping: counters, evaluation, checkpoints, metrics."""
 
-    def __init__(self, config: TrainConfig, run_dir: Path) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: Path,
+        resume: dict[str, Any] | None = None,
+        initial_weights: dict[str, Any] | None = None,
+    ) -> None:
         self.created = time.perf_counter()
         self.config = config
         self.run_dir = run_dir
@@ -128,24 +182,41 @@ class TrainingRun:
             "best_eval_mean_return": None,
             "first_solved_step": None,
             "first_solved_seconds": None,
+            "last_eval_step": None,
+            "training_seconds": 0.0,
         }
+        self.stop_requested: str | None = None
+        self.exact_resume = True
+        if initial_weights is not None:
+            load_weights(self.learner, initial_weights)
+        if resume is not None:
+            self.counters.update(resume["counters"])
+            self.exact_resume = restore_learner(self.learner, resume, config.seed)
+            if not self.exact_resume:
+                log.warning("%s state cannot be saved: resumed with freshly reset envs", env.id)
         self.recent_returns: deque[float] = deque(maxlen=20)
         self.evaluation: EvalResult | None = None
-        self.last_eval_step: int | None = None
         self.eval_seconds = 0.0
-        self.training_started = time.perf_counter()
-        self.metrics = MetricsWriter(run_dir, dataclasses.asdict(config))
+        self.training_started = time.perf_counter() - self.counters["training_seconds"]
+        resumed_step = self.counters["global_step"] if resume is not None else None
+        self.metrics = MetricsWriter(run_dir, dataclasses.asdict(config), resumed_step)
         self.progress = Progress(self.num_iterations * self.steps_per_iteration, config.progress)
 
-    def save(self, name: str) -> None:
+    def save(self, name: str) -> Path:
         """Write checkpoints/<name>.pt with the full state of the run."""
-        payload = checkpoint_payload(self.learner, self.config, self.counters)
-        save_checkpoint(self.run_dir / "checkpoints" / f"{name}.pt", payload)
+        self.counters["training_seconds"] = self.training_seconds()
+        path = self.run_dir / "checkpoints" / f"{name}.pt"
+        save_checkpoint(path, checkpoint_payload(self.learner, self.config, self.counters))
+        return path
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the loop to checkpoint and stop after the current iteration (signal-safe)."""
+        self.stop_requested = reason
 
     def evaluate(self) -> EvalResult:
         """Deterministic evaluation episodes; logs eval/*, keeps best.pt, notes the solved step."""
         started = time.perf_counter()
-        step = self.last_eval_step = self.counters["global_step"]
+        step = self.counters["last_eval_step"] = self.counters["global_step"]
         result = run_episodes(
             self.learner.agent,
             self.eval_envs,
@@ -176,7 +247,15 @@ class TrainingRun:
         rollout = learner.collector.collect(learner.agent)
         losses = algo.update(learner.agent, learner.optimizer, rollout, fraction_done)
 
-        global_step = self.counters["global_step"] = learner.collector.global_step
+        global_step = learner.collector.global_step
+        if not all_finite(learner.agent, losses):
+            latest = self.run_dir / "checkpoints" / "latest.pt"
+            kept = f"last good checkpoint: {latest}" if latest.exists() else "no checkpoint yet"
+            raise TrainingDiverged(
+                f"training diverged at step {global_step:,} (a loss or parameter is NaN or "
+                f"infinite); {kept}. Try a lower algo.learning_rate or algo.max_grad_norm."
+            )
+        self.counters["global_step"] = global_step
         self.counters["iteration"] = iteration
         for episode in learner.collector.drain_episodes():
             self.recent_returns.append(episode.episode_return)
@@ -201,27 +280,47 @@ class TrainingRun:
     def run(self) -> dict[str, Any]:
         """Train for the budget (or until solved); returns the summary."""
         config = self.config
-        self.training_started = time.perf_counter()
         every_eval, every_checkpoint = config.eval.every_steps, config.checkpoint_every_steps
-        for iteration in range(1, self.num_iterations + 1):
-            self.iterate(iteration)
-            step = self.counters["global_step"]
-            previous = step - self.steps_per_iteration
-            if every_eval and step // every_eval > previous // every_eval:
-                self.evaluate()
-                if config.stop_when_solved and self.counters["first_solved_step"] is not None:
-                    break
-            if every_checkpoint and step // every_checkpoint > previous // every_checkpoint:
-                self.save("latest")
-            recent = float(np.mean(self.recent_returns)) if self.recent_returns else None
-            last_eval = self.evaluation.mean_return if self.evaluation else None
-            self.progress.update(step, self.sps(), recent, last_eval)
+        try:
+            for iteration in range(self.counters["iteration"] + 1, self.num_iterations + 1):
+                self.iterate(iteration)
+                step = self.counters["global_step"]
+                previous = step - self.steps_per_iteration
+                if every_eval and step // every_eval > previous // every_eval:
+                    self.evaluate()
+                    if config.stop_when_solved and self.counters["first_solved_step"] is not None:
+                        break
+                if every_checkpoint and step // every_checkpoint > previous // every_checkpoint:
+                    self.save("latest")
+                if self.stop_requested is not None:
+                    path = self.save("latest")
+                    raise TrainingInterrupted(
+                        f"{self.stop_requested}: stopped at step {step:,} and saved {path}; "
+                        f"resume with: rlcli train resume={self.run_dir}",
+                        self.stop_requested,
+                    )
+                recent = float(np.mean(self.recent_returns)) if self.recent_returns else None
+                last_eval = self.evaluation.mean_return if self.evaluation else None
+                self.progress.update(step, self.sps(), recent, last_eval)
+        except BaseException:
+            self.close()
+            raise
         return self.finish()
+
+    def close(self) -> None:
+        """Flush metrics and close envs (also on interruption or divergence)."""
+        self.progress.close()
+        self.metrics.close()
+        self.learner.collector.envs.close()
+        self.eval_envs.close()
 
     def finish(self) -> dict[str, Any]:
         """Final evaluation and checkpoint, summary.json, and closing everything."""
         sps = self.sps()
-        if self.last_eval_step != self.counters["global_step"]:
+        if (
+            self.counters["last_eval_step"] != self.counters["global_step"]
+            or self.evaluation is None
+        ):
             self.evaluate()
         assert self.evaluation is not None
         self.save("final")
@@ -240,18 +339,25 @@ class TrainingRun:
             "first_solved_step": self.counters["first_solved_step"],
             "first_solved_seconds": self.counters["first_solved_seconds"],
             "reward_threshold": self.threshold,
+            "exact_resume": self.exact_resume,
         }
         self.progress.update(
             summary["global_step"], sps, None, summary["final_eval_mean_return"], True
         )
-        self.progress.close()
-        self.metrics.close()
+        self.close()
         write_json(self.run_dir / "summary.json", summary)
-        self.learner.collector.envs.close()
-        self.eval_envs.close()
         return summary
 
 
-def train(config: TrainConfig, run_dir: Path) -> dict[str, Any]:
-    """Train one agent into ``run_dir``; returns the summary also written to summary.json."""
-    return TrainingRun(config, run_dir).run()
+def train(
+    config: TrainConfig,
+    run_dir: Path,
+    resume: dict[str, Any] | None = None,
+    initial_weights: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train one agent into ``run_dir``; returns the summary also written to summary.json.
+
+    ``resume`` (a checkpoint of this run) continues it exactly; ``initial_weights`` (a checkpoint
+    of any run with the same network) only starts from its weights.
+    """
+    return TrainingRun(config, run_dir, resume, initial_weights).run()

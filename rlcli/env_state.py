@@ -1,0 +1,92 @@
+"""Save and restore the internal state of vector envs, so a resumed run continues bit-exactly.
+
+gymnasium has no state API, so this copies the plain attributes (numpy arrays, numbers, RNG
+states) of every wrapper and env in the chain. That is the complete state of gymnasium's classic
+control envs (and of CartPole's numpy-vectorised env). Envs holding other state, such as Box2D's
+physics worlds, are not captured: ``capture`` returns None and a resumed run resets them instead
+(documented in the README; the run says so in its log).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+EXACT_MODULE_PREFIXES = ("gymnasium.envs.classic_control",)
+_GENERATOR = "__numpy_generator__"
+
+
+def _plain(value: Any) -> Any:
+    """Plain-data copy of a value, or NotImplemented when it cannot be saved as plain data."""
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return torch.from_numpy(value.copy())
+    if isinstance(value, np.random.Generator):
+        return {_GENERATOR: value.bit_generator.state}
+    return NotImplemented
+
+
+def _unplain(saved: Any, current: Any) -> Any:
+    if isinstance(saved, torch.Tensor):
+        return saved.numpy().copy()
+    if isinstance(saved, dict) and _GENERATOR in saved:
+        generator = current if isinstance(current, np.random.Generator) else np.random.default_rng()
+        generator.bit_generator.state = saved[_GENERATOR]
+        return generator
+    if isinstance(current, np.generic):
+        return type(current)(saved)
+    return saved
+
+
+def _chain(env: Any) -> list[Any]:
+    """The env and every env it wraps, outermost first."""
+    chain = [env]
+    while hasattr(chain[-1], "env"):
+        chain.append(chain[-1].env)
+    return chain
+
+
+def _layers(envs: gym.vector.VectorEnv) -> list[Any] | None:
+    """Every object whose attributes make up the vector env's state, or None if not exact."""
+    if isinstance(envs, gym.vector.SyncVectorEnv):
+        objects: list[Any] = [envs]
+        for env in envs.envs:
+            objects += _chain(env)
+    else:
+        objects = _chain(envs)
+    innermost = [obj for obj in objects if not hasattr(obj, "env") and obj is not envs]
+    innermost = innermost or [objects[-1]]
+    exact = all(type(obj).__module__.startswith(EXACT_MODULE_PREFIXES) for obj in innermost)
+    return objects if exact else None
+
+
+def capture(envs: gym.vector.VectorEnv) -> list[dict[str, Any]] | None:
+    """Plain-data state of every layer of ``envs``, or None when it cannot be captured exactly."""
+    layers = _layers(envs)
+    if layers is None:
+        return None
+    states = []
+    for layer in layers:
+        state = {}
+        for name, value in vars(layer).items():
+            plain = _plain(value)
+            if plain is not NotImplemented:
+                state[name] = plain
+        states.append(state)
+    return states
+
+
+def restore(envs: gym.vector.VectorEnv, states: list[dict[str, Any]]) -> None:
+    """Put back what ``capture`` saved (same env id and number of envs)."""
+    layers = _layers(envs)
+    if layers is None or len(layers) != len(states):
+        raise ValueError("saved env state does not match this vector env")
+    for layer, state in zip(layers, states, strict=True):
+        for name, saved in state.items():
+            setattr(layer, name, _unplain(saved, getattr(layer, name, None)))

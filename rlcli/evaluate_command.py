@@ -1,0 +1,185 @@
+"""``rlcli eval``: rebuild env and network from a checkpoint's saved config and play episodes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlcli.build import find_checkpoint, settings_from_dict
+from rlcli.checkpoint import load_checkpoint
+from rlcli.envs import make_vector_env
+from rlcli.errors import UserError
+from rlcli.evaluate import run_episodes
+from rlcli.metrics import write_json
+from rlcli.networks import ActorCritic
+from rlcli.normalization import ObservationNormalizer
+from rlcli.settings import TrainConfig
+
+
+@dataclasses.dataclass
+class EvalRequest:
+    """What ``rlcli eval`` was asked to do."""
+
+    path: Path
+    episodes: int = 10
+    deterministic: bool = True
+    video: bool = False
+    video_episodes: int = 1
+    seed: int = 123_456
+    checkpoint: str = "final"
+    output: Path | None = None
+
+
+def _parse_value(key: str, text: str, kind: type) -> Any:
+    if kind is bool:
+        if text.lower() in ("true", "1", "yes"):
+            return True
+        if text.lower() in ("false", "0", "no"):
+            return False
+        raise UserError(f"{key}={text!r} is not a boolean; use true or false")
+    try:
+        return kind(text)
+    except ValueError:
+        raise UserError(f"{key}={text!r} is not a valid {kind.__name__}") from None
+
+
+def parse_eval_arguments(arguments: list[str]) -> EvalRequest:
+    """``<path> key=value ...`` -> EvalRequest; unknown keys and bad values are user errors."""
+    paths = [a for a in arguments if "=" not in a]
+    if len(paths) != 1:
+        raise UserError(
+            "eval needs exactly one run directory or checkpoint path: rlcli eval outputs/runs/..."
+        )
+    kinds = {
+        "episodes": int,
+        "deterministic": bool,
+        "video": bool,
+        "video_episodes": int,
+        "seed": int,
+        "checkpoint": str,
+        "output": Path,
+    }
+    values: dict[str, Any] = {}
+    for argument in arguments:
+        if "=" not in argument:
+            continue
+        key, text = argument.split("=", 1)
+        if key not in kinds:
+            raise UserError(f"unknown eval option {key!r}; valid: {', '.join(kinds)}")
+        values[key] = _parse_value(key, text, kinds[key])
+    request = EvalRequest(Path(paths[0]), **values)
+    if request.episodes < 1:
+        raise UserError(f"episodes={request.episodes} must be >= 1")
+    if request.checkpoint not in ("final", "best", "latest"):
+        raise UserError(f"checkpoint={request.checkpoint!r} is not one of final, best, latest")
+    return request
+
+
+def restore_policy(config: TrainConfig, checkpoint: dict[str, Any], envs: Any) -> ActorCritic:
+    """The trained network for ``config`` with the checkpoint's weights."""
+    agent = ActorCritic(
+        envs.single_observation_space,
+        envs.single_action_space,
+        config.network.hidden_sizes,
+        config.network.activation,
+        with_critic=config.algo.uses_critic,
+        orthogonal_init=False,
+        log_std_init=config.network.log_std_init,
+    )
+    try:
+        agent.load_state_dict(checkpoint["agent"])
+    except RuntimeError as error:
+        raise UserError(
+            f"checkpoint weights do not match its saved network config: {error}"
+        ) from None
+    return agent.eval()
+
+
+def observation_normalizer(
+    config: TrainConfig, checkpoint: dict[str, Any], shape: tuple
+) -> ObservationNormalizer | None:
+    """The frozen training statistics, when the run normalised observations."""
+    if checkpoint.get("observation_normalizer") is None:
+        return None
+    normalizer = ObservationNormalizer(shape, config.env.clip_observation)
+    normalizer.stats.load_state_dict(checkpoint["observation_normalizer"])
+    return normalizer
+
+
+def record_video(
+    config: TrainConfig,
+    agent: ActorCritic,
+    normalizer: ObservationNormalizer | None,
+    request: EvalRequest,
+    folder: Path,
+) -> list[str]:
+    """Record ``video_episodes`` episodes to mp4 files with gymnasium's RecordVideo."""
+    import gymnasium as gym
+
+    os.environ.setdefault("MUJOCO_GL", "egl")  # headless MuJoCo rendering
+    try:
+        import moviepy  # noqa: F401
+    except ImportError:
+        raise UserError("video=true needs moviepy: pip install 'rlcli[video]'") from None
+    env = gym.make(config.env.id, render_mode="rgb_array", **config.env.kwargs)
+    env = gym.wrappers.RecordVideo(
+        env, str(folder), episode_trigger=lambda _: True, name_prefix="eval", disable_logger=True
+    )
+    for episode in range(request.video_episodes):
+        observation, _ = env.reset(seed=request.seed + episode)
+        done = False
+        while not done:
+            batch = np.asarray(observation, dtype=np.float32)[None]
+            if normalizer is not None:
+                batch = normalizer(batch, update=False)
+            with torch.inference_mode():
+                action = agent.predict(torch.from_numpy(batch), request.deterministic)[0].numpy()
+            if isinstance(env.action_space, gym.spaces.Box):
+                action = np.clip(action, env.action_space.low, env.action_space.high)
+            observation, _, terminated, truncated, _ = env.step(action)
+            done = terminated or truncated
+    env.close()
+    return sorted(str(p) for p in folder.glob("*.mp4"))
+
+
+def evaluate_command(request: EvalRequest) -> dict[str, Any]:
+    """Evaluate, print mean +- std, write the result JSON; returns the result."""
+    path = find_checkpoint(request.path, (request.checkpoint, "final", "latest", "best"))
+    checkpoint = load_checkpoint(path)
+    config = settings_from_dict(checkpoint["config"])
+    envs = make_vector_env(
+        config.env.id, request.episodes, config.env.max_episode_steps, config.env.kwargs
+    )
+    agent = restore_policy(config, checkpoint, envs)
+    normalizer = observation_normalizer(config, checkpoint, envs.single_observation_space.shape)
+    result = run_episodes(agent, envs, request.seed, request.deterministic, normalizer)
+    envs.close()
+    run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    output = {
+        "checkpoint": str(path),
+        "env_id": config.env.id,
+        "episodes": request.episodes,
+        "deterministic": request.deterministic,
+        "seed": request.seed,
+        "mean_return": result.mean_return,
+        "std_return": result.std_return,
+        "returns": result.returns,
+        "lengths": result.lengths,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    if request.video:
+        output["videos"] = record_video(config, agent, normalizer, request, run_dir / "videos")
+    destination = request.output or run_dir / f"eval_{path.stem}.json"
+    write_json(destination, output)
+    mode = "deterministic" if request.deterministic else "stochastic"
+    print(
+        f"{config.env.id}: mean return {result.mean_return:.2f} +- {result.std_return:.2f} "
+        f"over {request.episodes} {mode} episodes ({path}); wrote {destination}"
+    )
+    return output

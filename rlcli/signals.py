@@ -1,0 +1,33 @@
+"""SIGINT/SIGTERM: the first asks training to checkpoint and stop; a second exits at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@contextmanager
+def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[None]:
+    """Install the handlers for the duration of the block, then restore the previous ones."""
+    received: list[int] = []
+
+    def handle(signum: int, _frame: object) -> None:
+        if received:
+            sys.stderr.write("\nrlcli: second signal, exiting now without a checkpoint\n")
+            os._exit(EXIT_CODES.get(signum, 1))
+        received.append(signum)
+        name = signal.Signals(signum).name
+        sys.stderr.write(f"\nrlcli: {name} received, saving a checkpoint (again to quit now)\n")
+        request_stop(name)
+
+    previous = {signum: signal.signal(signum, handle) for signum in EXIT_CODES}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
