@@ -20,6 +20,7 @@ def stop_on_signals(request_stop: Callable[[str], None]) -> Iterator[None]:
         if received:
             sys.stderr.write("\nrlcli: second signal, exiting now without a checkpoint\n")
             os._exit(EXIT_CODES.get(signum, 1))
+            return
         received.append(signum)
         name = signal.Signals(signum).name
         sys.stderr.write(f"\nrlcli: {name} received, saving a checkpoint (again to quit now)\n")
