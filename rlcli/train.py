@@ -8,6 +8,7 @@ import math
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +162,11 @@ class TrainingRun:
         run_dir: Path,
         resume: dict[str, Any] | None = None,
         initial_weights: dict[str, Any] | None = None,
+        on_evaluation: Callable[[int, float], None] | None = None,
     ) -> None:
+        """``on_evaluation(global_step, mean_return)`` is called after every evaluation (e.g. to
+        report to a hyperparameter search); an exception it raises ends the run there."""
+        self.on_evaluation = on_evaluation
         self.created = time.perf_counter()
         self.config = config
         self.run_dir = run_dir
@@ -235,6 +240,8 @@ class TrainingRun:
             self.counters["first_solved_step"] = step
             self.counters["first_solved_seconds"] = self.training_seconds()
         self.evaluation = result
+        if self.on_evaluation is not None:
+            self.on_evaluation(step, result.mean_return)
         return result
 
     def iterate(self, iteration: int) -> None:
