@@ -106,6 +106,9 @@ class PPO(OnPolicyHyperparameters):
     ) -> dict[str, float]:
         batch_size = batch["advantages"].shape[0]
         minibatch_size = max(1, -(-batch_size // self.num_minibatches))
+        full_batch = minibatch_size >= batch_size
+        if self.normalize_advantage and full_batch:  # the same minibatch every epoch: once
+            batch = {**batch, "advantages": normalize(batch["advantages"])}
         clip_fractions = []
         for _ in range(self.update_epochs):
             for minibatch in minibatches(batch, minibatch_size):
@@ -113,7 +116,7 @@ class PPO(OnPolicyHyperparameters):
                     minibatch["observations"], minibatch["actions"]
                 )
                 advantages = minibatch["advantages"]
-                if self.normalize_advantage:
+                if self.normalize_advantage and not full_batch:
                     advantages = normalize(advantages)
                 policy_loss, approx_kl, clip_fraction = clipped_surrogate_loss(
                     log_probs, minibatch["old_log_probs"], advantages, clip
@@ -125,7 +128,9 @@ class PPO(OnPolicyHyperparameters):
                     clip if self.clip_vloss else None,
                 )
                 entropy_mean = entropy.mean()
-                loss = policy_loss - self.ent_coef * entropy_mean + self.vf_coef * critic_loss
+                loss = policy_loss + self.vf_coef * critic_loss
+                if self.ent_coef:  # skip the entropy's backward pass when it has no weight
+                    loss = loss - self.ent_coef * entropy_mean
                 apply_gradients(optimizer, loss, self.max_grad_norm)
                 clip_fractions.append(clip_fraction)
             if self.target_kl is not None and approx_kl > self.target_kl:

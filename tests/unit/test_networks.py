@@ -96,3 +96,22 @@ def test_box_actions_are_clipped_to_bounds_for_the_env():
     space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
     clipped = actions_for_env(torch.tensor([[-5.0], [0.5], [3.0]]), space)
     assert np.array_equal(clipped, np.array([[-2.0], [0.5], [2.0]], dtype=np.float32))
+
+
+def test_categorical_sampling_matches_the_probabilities():
+    torch.manual_seed(0)
+    head = CategoricalHead(1, 3)
+    with torch.no_grad():
+        head.logits.weight.zero_()
+        head.logits.bias.copy_(torch.log(torch.tensor([0.2, 0.5, 0.3])))
+    actions, log_probs = head.sample(torch.zeros(20_000, 1))
+    frequencies = torch.bincount(actions, minlength=3).float() / 20_000
+    assert torch.allclose(frequencies, torch.tensor([0.2, 0.5, 0.3]), atol=0.015)
+    assert torch.allclose(log_probs.exp(), torch.tensor([0.2, 0.5, 0.3])[actions], atol=1e-6)
+
+
+def test_functional_forward_equals_the_module_stack():
+    agent = ActorCritic(BOX_OBS, gym.spaces.Discrete(2), [16, 16], "relu", with_critic=True)
+    observations = torch.randn(5, 3)
+    assert torch.allclose(agent.features(observations), agent.actor_body(observations))
+    assert torch.allclose(agent.value(observations), agent.critic(observations).squeeze(-1))
