@@ -130,7 +130,13 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     initial_weights = None
     if config.init_from is not None:
         initial_weights = load_checkpoint(find_checkpoint(Path(config.init_from)))
-    return _run_stoppable(TrainingRun(config, run_dir, initial_weights=initial_weights))
+    training_run = TrainingRun(config, run_dir, initial_weights=initial_weights)
+    if config.trial is not None:  # a job of an Optuna search: report evaluations, maybe prune
+        from rlcli.search import trial_reporter
+
+        final_step = training_run.num_iterations * training_run.steps_per_iteration
+        training_run.on_evaluation = trial_reporter(config.trial, final_step)
+    return _run_stoppable(training_run)
 
 
 def resume_training(run_dir: Path) -> dict[str, Any]:

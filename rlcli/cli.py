@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ commands:
            continue an interrupted run exactly, in its own directory, with its saved config
   eval     evaluate a run or checkpoint: rlcli eval <run dir or .pt> episodes=20
            [deterministic=false] [video=true] [seed=N] [checkpoint=final|best|latest]
+  report   aggregate seeds: rlcli report <sweep dir or run dirs...> [out=<dir>]
 
 options:
   -h, --help     show this message
@@ -28,6 +30,7 @@ options:
 
 EXIT_USER_ERROR = 2
 EXIT_DIVERGED = 3
+EXIT_JOBS_FAILED = 1  # a multirun finished, but some of its jobs failed (see their failed.json)
 EXIT_BY_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
@@ -66,19 +69,26 @@ def _guarded(work: Callable[[], Any], run_dir: Path | None = None) -> Any:
 def _train_command(arguments: list[str]) -> int:
     import hydra
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import DictConfig
 
     from rlcli.build import run_training
     from rlcli.config import register_configs
+    from rlcli.sweep import FailedJobs, run_sweep_job
 
     register_configs()
 
     started: list[bool] = []
 
     @hydra.main(version_base="1.3", config_path="pkg://rlcli.configs", config_name="train")
-    def train_task(cfg: DictConfig) -> float:
+    def train_task(cfg: DictConfig) -> float | None:
         started.append(True)
-        run_dir = Path(HydraConfig.get().runtime.output_dir)
+        hydra_config = HydraConfig.get()
+        run_dir = Path(hydra_config.runtime.output_dir)
+        if hydra_config.mode == RunMode.MULTIRUN:  # a failed job is recorded; the others go on
+            job, overrides = hydra_config.job.num, list(hydra_config.overrides.task)
+            train = partial(run_training, cfg, run_dir)
+            return _guarded(lambda: run_sweep_job(train, run_dir, job, overrides))
         summary = _guarded(lambda: run_training(cfg, run_dir), run_dir)
         return summary["final_eval_mean_return"]
 
@@ -91,6 +101,8 @@ def _train_command(arguments: list[str]) -> int:
         if exit_.code == 1 and not started:
             sys.exit(EXIT_USER_ERROR)
         raise
+    if FailedJobs.summary is not None:
+        fail(FailedJobs.summary, EXIT_JOBS_FAILED)
     return 0
 
 
@@ -119,6 +131,13 @@ def _eval_command(arguments: list[str]) -> int:
     return 0
 
 
+def _report_command(arguments: list[str]) -> int:
+    from rlcli.report import report_command
+
+    _guarded(lambda: report_command(arguments))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rlcli`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -135,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _train_command(rest)
     if command == "eval":
         return _eval_command(rest)
-    fail(f"unknown command {command!r}; valid commands: train, eval")
+    if command == "report":
+        return _report_command(rest)
+    fail(f"unknown command {command!r}; valid commands: train, eval, report")
     return EXIT_USER_ERROR
 
 

@@ -90,3 +90,6 @@ class TrainConfig:
     statistics) this new run starts from; its budget, optimizer and counters start fresh."""
     tuned_for: str | None = None
     """Env id a tuned preset was written for; set only by configs/tuned/ files."""
+    trial: str | None = None
+    """Optuna trial this run reports its evaluations to (and is pruned by); set only by the optuna
+    sweeper (hydra/sweeper=optuna), as JSON naming the storage, study and trial number."""

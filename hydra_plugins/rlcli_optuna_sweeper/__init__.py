@@ -1,0 +1,1 @@
+"""rlcli's Optuna sweeper for Hydra: ``rlcli train -m search=ppo_cartpole`` (optuna >= 4)."""

@@ -1,0 +1,142 @@
+"""Multirun jobs that survive each other: a failed job is recorded in its directory and the sweep
+goes on; a re-run of the same sweep skips the jobs that already finished."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from rlcli.errors import UserError
+from rlcli.metrics import write_json
+from rlcli.search import RunPruned
+
+log = logging.getLogger("rlcli")
+
+FAILED_FILE = "failed.json"
+PRUNED_FILE = "pruned.json"
+JOB_FILE = "job.json"  # the overrides a finished job ran with: a re-run skips only that same job
+
+
+def finished_return(run_dir: Path, overrides: Sequence[str]) -> float | None:
+    """final_eval_mean_return of a job that already finished in ``run_dir`` with these overrides;
+    None when it has not finished (no summary.json, or one cut short by a crash)."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        ran_with = json.loads((run_dir / JOB_FILE).read_text())["overrides"]
+    except (OSError, ValueError, KeyError):
+        ran_with = list(overrides)  # finished before job.json existed: trust the directory name
+    if ran_with != list(overrides):
+        raise UserError(
+            f"{str(run_dir)!r} holds a finished job of other overrides ({' '.join(ran_with)}): "
+            "the sweep changed since it ran; give the new sweep its own hydra.sweep.dir"
+        )
+    return summary["final_eval_mean_return"]
+
+
+def _describe(error: BaseException) -> tuple[str, str]:
+    """(kind, one-line message) of a job's error."""
+    from rlcli.train import TrainingDiverged
+
+    if isinstance(error, UserError):
+        return "user error", str(error)
+    if isinstance(error, TrainingDiverged):
+        return "diverged", str(error)
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return "bug", f"{type(error).__name__}: {first_line}"
+
+
+def record_failure(
+    run_dir: Path, job_num: int, overrides: Sequence[str], error: BaseException
+) -> dict[str, Any]:
+    """Write ``failed.json`` (overrides, one-line error; the traceback for a bug) and return it."""
+    kind, message = _describe(error)
+    record: dict[str, Any] = {
+        "job": job_num,
+        "overrides": list(overrides),
+        "kind": kind,
+        "error": message,
+    }
+    if kind == "bug":
+        record["traceback"] = "".join(traceback.format_exception(error))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / FAILED_FILE, record)
+    return record
+
+
+def run_sweep_job(
+    train: Callable[[], dict[str, Any]], run_dir: Path, job_num: int, overrides: Sequence[str]
+) -> float | None:
+    """One multirun job: final_eval_mean_return, or None when it failed (recorded in failed.json)
+    or was pruned (pruned.json). A job that already finished in ``run_dir`` is not run again."""
+    from rlcli.train import TrainingInterrupted
+
+    try:
+        finished = finished_return(run_dir, overrides)
+        for stale in (FAILED_FILE, PRUNED_FILE):
+            (run_dir / stale).unlink(missing_ok=True)
+        if finished is not None:
+            log.info("job %d already finished in %s: skipped", job_num, run_dir)
+            return finished
+        final_return = train()["final_eval_mean_return"]
+        write_json(run_dir / JOB_FILE, {"job": job_num, "overrides": list(overrides)})
+        return final_return
+    except TrainingInterrupted:
+        raise  # Ctrl-C / SIGTERM stops the whole sweep; re-running it skips the finished jobs
+    except RunPruned as pruned:
+        log.info("job %d: %s", job_num, pruned)
+        write_json(run_dir / PRUNED_FILE, {"job": job_num, "reason": str(pruned)})
+        return None
+    except Exception as error:
+        record = record_failure(run_dir, job_num, overrides, error)
+        if record["kind"] == "bug":
+            log.error("job %d failed:\n%s", job_num, record["traceback"])
+        else:
+            log.error("job %d failed: %s", job_num, record["error"])
+        return None
+
+
+def failed_jobs(sweep_dir: Path) -> list[dict[str, Any]]:
+    """The failed.json records under a sweep directory, in job order."""
+    records = []
+    for path in sweep_dir.glob(f"**/{FAILED_FILE}"):
+        try:
+            records.append({**json.loads(path.read_text()), "path": str(path)})
+        except (OSError, ValueError):
+            records.append({"job": -1, "overrides": [], "error": "unreadable", "path": str(path)})
+    return sorted(records, key=lambda record: (record.get("job", -1), record["path"]))
+
+
+def failure_summary(records: Sequence[dict[str, Any]], sweep_dir: Path) -> str:
+    """One line naming each failed job, its overrides and its error."""
+    jobs = "; ".join(
+        f"#{r.get('job')} ({' '.join(r.get('overrides', []))}): {r.get('error')}" for r in records
+    )
+    noun = "job" if len(records) == 1 else "jobs"
+    return f"{len(records)} {noun} failed: {jobs}; see {sweep_dir}/*/{FAILED_FILE}"
+
+
+class FailedJobs(Callback):
+    """Collects the failed jobs of a multirun when it ends, for ``rlcli train`` to report."""
+
+    summary: ClassVar[str | None] = None
+    """The one-line summary of the last multirun in this process (None: no job failed)."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Forget an earlier multirun's failures."""
+        FailedJobs.summary = None
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Read the sweep directory's failed.json files."""
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        records = failed_jobs(sweep_dir)
+        FailedJobs.summary = failure_summary(records, sweep_dir) if records else None

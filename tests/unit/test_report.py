@@ -1,0 +1,228 @@
+"""The sweep report's statistics, grouping and curve alignment against hand-computed numbers."""
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from rlcli.errors import UserError
+from rlcli.report import (
+    Group,
+    ReportCallback,
+    Run,
+    align_curves,
+    band,
+    bin_curves,
+    find_run_dirs,
+    group_row,
+    group_runs,
+    load_run,
+    make_report,
+    markdown_table,
+    report_command,
+)
+from rlcli.seed_statistics import interquartile_mean, student_t_quantile, summarize
+
+# Student-t quantiles from published tables (and mpmath's incomplete beta at 30 digits).
+T_QUANTILES = [
+    (0.975, 1, 12.7062047361747),
+    (0.975, 2, 4.30265272974946),
+    (0.975, 3, 3.18244630528371),
+    (0.975, 4, 2.77644510519779),
+    (0.975, 5, 2.57058183563631),
+    (0.975, 9, 2.2621571627982),
+    (0.975, 10, 2.22813885198627),
+    (0.975, 29, 2.0452296421327),
+    (0.975, 30, 2.04227245630124),
+    (0.975, 100, 1.98397151852355),
+    (0.975, 200, 1.97189622363391),
+    (0.975, 201, 1.97183650677986),  # Cornish-Fisher from here on
+    (0.975, 1000, 1.96233908082641),
+    (0.95, 5, 2.01504837333302),
+    (0.995, 10, 3.16927267261695),
+    (0.9, 7, 1.41492392765051),
+]
+
+
+@pytest.mark.parametrize(("probability", "degrees_of_freedom", "expected"), T_QUANTILES)
+def test_student_t_quantile_matches_tables(probability, degrees_of_freedom, expected):
+    assert student_t_quantile(probability, degrees_of_freedom) == pytest.approx(expected, rel=1e-11)
+    lower = student_t_quantile(1 - probability, degrees_of_freedom)
+    assert lower == pytest.approx(-expected, rel=1e-11)
+
+
+def test_student_t_quantile_closed_forms():
+    # df=1 is the Cauchy distribution: quantile tan(pi (p - 1/2)); df=2: (2p-1) sqrt(2 / (4p(1-p)))
+    assert student_t_quantile(0.75, 1) == pytest.approx(1.0, rel=1e-12)
+    assert student_t_quantile(0.9, 2) == pytest.approx(0.8 * math.sqrt(2 / (4 * 0.9 * 0.1)))
+    assert student_t_quantile(0.5, 4) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(("probability", "df"), [(0, 3), (1, 3), (0.9, 0), (0.9, 2.5)])
+def test_student_t_quantile_refuses_bad_arguments(probability, df):
+    with pytest.raises(ValueError):
+        student_t_quantile(probability, df)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([1, 3, 5, 7, 9, 11, 13, 15, 17], 9.0),  # n=9: 0.75*5 + 7 + 9 + 11 + 0.75*13 over 4.5
+        ([100, 1, 8, 2, 4], 4.6),  # n=5: (0.75*2 + 4 + 0.75*8) / 2.5
+        ([1, 2, 3, 100], 2.5),  # n=4: the middle two
+        ([1, 3], 2.0),  # n=2: a quarter of each
+        ([7], 7.0),
+    ],
+)
+def test_interquartile_mean(values, expected):
+    assert interquartile_mean(values) == pytest.approx(expected)
+
+
+def test_summarize_by_hand():
+    stats = summarize([1.0, 2.0, 3.0, 4.0])
+    std = math.sqrt((1.5**2 + 0.5**2 + 0.5**2 + 1.5**2) / 3)
+    half_width = 3.18244630528371 * std / math.sqrt(4)  # t(0.975, 3)
+    assert stats.runs == 4 and stats.mean == 2.5 and stats.iqm == 2.5
+    assert stats.std == pytest.approx(std)
+    assert stats.ci_low == pytest.approx(2.5 - half_width)
+    assert stats.ci_high == pytest.approx(2.5 + half_width)
+
+
+def test_summarize_one_run_has_no_spread():
+    stats = summarize([5.0])
+    assert stats.mean == 5.0 and stats.iqm == 5.0
+    assert math.isnan(stats.std) and math.isnan(stats.ci_low) and math.isnan(stats.ci_high)
+
+
+def summary(seed: int, final: float, solved_step: int | None = None, **extra) -> dict:
+    return {
+        "algo": "ppo",
+        "env_id": "CartPole-v1",
+        "seed": seed,
+        "final_eval_mean_return": final,
+        "global_step": 1000,
+        "wall_seconds": 2.0,
+        "first_solved_step": solved_step,
+        "reward_threshold": 475.0,
+        **extra,
+    }
+
+
+def write_run(directory: Path, overrides: list[str], run_summary: dict | None) -> Path:
+    (directory / ".hydra").mkdir(parents=True)
+    (directory / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(overrides))
+    if run_summary is not None:
+        (directory / "summary.json").write_text(json.dumps(run_summary))
+    return directory
+
+
+def test_load_run_drops_seed_and_hydra_overrides_and_sorts(tmp_path):
+    overrides = ["seed=3", "algo.learning_rate=0.001", "hydra.job.num=2", "+env.kwargs.x=1"]
+    run = load_run(write_run(tmp_path / "run", overrides, summary(3, 1.0)))
+    assert run.overrides == ("+env.kwargs.x=1", "algo.learning_rate=0.001")
+    assert run.summary["seed"] == 3
+
+
+def test_group_runs_by_overrides_minus_seed():
+    def run(seed: int, *overrides: str) -> Run:
+        return Run(Path(f"run{seed}{overrides}"), tuple(sorted(overrides)), summary(seed, 0.0))
+
+    runs = [
+        run(1, "algo.learning_rate=0.001", "total_timesteps=512"),
+        run(0, "algo.learning_rate=0.001", "total_timesteps=512"),
+        run(0, "algo.learning_rate=0.0003", "total_timesteps=512"),
+    ]
+    groups = group_runs(runs)
+    assert [g.name for g in groups] == ["algo.learning_rate=0.0003", "algo.learning_rate=0.001"]
+    assert [[r.summary["seed"] for r in g.runs] for g in groups] == [[0], [0, 1]]
+    assert groups[1].overrides == ("algo.learning_rate=0.001", "total_timesteps=512")
+
+    (single,) = group_runs([run(0, "total_timesteps=512"), run(1, "total_timesteps=512")])
+    assert single.name == "ppo_CartPole-v1" and len(single.runs) == 2
+
+
+def test_find_run_dirs_separates_unfinished_runs(tmp_path):
+    finished = write_run(tmp_path / "sweep" / "0_seed0", ["seed=0"], summary(0, 1.0))
+    unfinished = write_run(tmp_path / "sweep" / "1_seed1", ["seed=1"], None)
+    assert find_run_dirs([tmp_path / "sweep"]) == ([finished], [unfinished])
+    assert find_run_dirs([finished]) == ([finished], [])
+    with pytest.raises(UserError, match="does not exist"):
+        find_run_dirs([tmp_path / "missing"])
+    with pytest.raises(UserError, match="no finished run directories"):
+        make_report([unfinished], tmp_path / "out")
+
+
+def test_group_row_statistics_and_solved_fraction():
+    runs = tuple(
+        Run(Path(str(seed)), (), summary(seed, final, solved, global_step=step, wall_seconds=wall))
+        for seed, final, solved, step, wall in [
+            (0, 100.0, 500, 1000, 2.0),
+            (1, 300.0, None, 2000, 4.0),
+            (2, 200.0, 900, 3000, 6.0),
+        ]
+    )
+    row = group_row(Group("lr=1", ("lr=1",), runs))
+    half_width = 4.30265272974946 * 100.0 / math.sqrt(3)  # t(0.975, 2) * std / sqrt(n), std=100
+    assert row["runs"] == 3 and row["seeds"] == "0 1 2"
+    assert row["final_eval_mean"] == 200.0 and row["final_eval_std"] == pytest.approx(100.0)
+    assert row["ci95_low"] == pytest.approx(200.0 - half_width)
+    assert row["ci95_high"] == pytest.approx(200.0 + half_width)
+    assert row["iqm"] == pytest.approx(200.0)  # (0.25*100 + 200 + 0.25*300) / 1.5
+    assert row["steps"] == 2000.0 and row["wall_seconds"] == 4.0
+    assert row["solved_fraction"] == pytest.approx(2 / 3)
+    table = markdown_table([row])
+    expected = (
+        "| `lr=1` | 3 | 200.0 | 100.0 | [-48.4, 448.4] | 200.0 "
+        "| 100, 300, 200 | 2,000 | 4.0 | 2/3 |"
+    )
+    assert table.splitlines()[-1] == expected
+
+
+def test_align_curves_interpolates_inside_each_run_only():
+    grid, matrix = align_curves([[(0, 0.0), (10, 10.0)], [(5, 4.0), (10, 6.0), (20, 8.0)]])
+    assert grid.tolist() == [0, 5, 10, 20]
+    np.testing.assert_allclose(matrix[0], [0.0, 5.0, 10.0, np.nan])
+    np.testing.assert_allclose(matrix[1], [np.nan, 4.0, 6.0, 8.0])
+
+
+def test_bin_curves_averages_points_per_bin():
+    # Episodes finish at the end of each 128-step iteration; several per iteration are averaged.
+    first = [(128, 1.0), (128, 3.0), (256, 5.0), (384, 7.0), (512, 9.0)]
+    second = [(256, 6.0), (512, 2.0), (512, 4.0)]
+    steps, matrix = bin_curves([first, second])
+    assert steps.tolist() == [128, 256, 384, 512]
+    np.testing.assert_allclose(matrix, [[2.0, 5.0, 7.0, 9.0], [np.nan, 6.0, np.nan, 3.0]])
+    coarse_steps, coarse = bin_curves([first], max_bins=2)
+    assert coarse_steps.tolist() == [256, 512]
+    np.testing.assert_allclose(coarse, [[(1 + 3 + 5) / 3, 8.0]])
+
+
+def test_band_uses_the_runs_present_at_each_step():
+    result = band(np.array([0, 10]), np.array([[1.0, 2.0], [3.0, np.nan]]))
+    np.testing.assert_allclose(result.mean, [2.0, 2.0])
+    # column 0: std sqrt(2), n 2, t(0.975, 1) -> half width 12.706...; column 1: one run, no band
+    assert result.low[0] == pytest.approx(2.0 - 12.7062047361747)
+    assert result.high[0] == pytest.approx(2.0 + 12.7062047361747)
+    assert math.isnan(result.low[1]) and math.isnan(result.high[1])
+    np.testing.assert_allclose(result.minimum, [1.0, 2.0])
+    np.testing.assert_allclose(result.maximum, [3.0, 2.0])
+
+
+def test_report_command_needs_a_path_and_has_help(capsys):
+    with pytest.raises(UserError, match="needs a sweep directory"):
+        report_command(["out=somewhere"])
+    assert report_command(["--help"]) is None
+    assert capsys.readouterr().out.startswith("usage: rlcli report")
+
+
+def test_callback_logs_instead_of_failing_the_sweep(tmp_path, caplog):
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "missing")}}})
+    callback = ReportCallback()
+    callback.on_multirun_start(config)
+    with caplog.at_level(logging.WARNING, logger="rlcli"):
+        callback.on_multirun_end(config)
+    assert "sweep report not written: UserError" in caplog.text
