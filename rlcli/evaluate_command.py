@@ -20,6 +20,7 @@ from rlcli.metrics import write_json
 from rlcli.networks import ActorCritic
 from rlcli.normalization import ObservationNormalizer
 from rlcli.settings import TrainConfig
+from rlcli.train import make_agent
 
 
 @dataclasses.dataclass
@@ -83,15 +84,7 @@ def parse_eval_arguments(arguments: list[str]) -> EvalRequest:
 
 def restore_policy(config: TrainConfig, checkpoint: dict[str, Any], envs: Any) -> ActorCritic:
     """The trained network for ``config`` with the checkpoint's weights."""
-    agent = ActorCritic(
-        envs.single_observation_space,
-        envs.single_action_space,
-        config.network.hidden_sizes,
-        config.network.activation,
-        with_critic=config.algo.uses_critic,
-        orthogonal_init=False,
-        log_std_init=config.network.log_std_init,
-    )
+    agent = make_agent(config, envs)
     try:
         agent.load_state_dict(checkpoint["agent"])
     except RuntimeError as error:

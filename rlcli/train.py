@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -59,6 +60,19 @@ class Learner:
     reward_normalizer: RewardNormalizer | None
 
 
+def make_agent(config: TrainConfig, envs: gym.vector.VectorEnv) -> ActorCritic:
+    """The network a config describes, for the envs' observation and action spaces."""
+    return ActorCritic(
+        envs.single_observation_space,
+        envs.single_action_space,
+        config.network.hidden_sizes,
+        config.network.activation,
+        with_critic=config.algo.uses_critic,
+        orthogonal_init=config.network.orthogonal_init,
+        log_std_init=config.network.log_std_init,
+    )
+
+
 def build_learner(config: TrainConfig, device: torch.device) -> Learner:
     """Envs, network, optimizer and collector for a config (spaces come from the env)."""
     algo: Algorithm = config.algo
@@ -71,15 +85,7 @@ def build_learner(config: TrainConfig, device: torch.device) -> Learner:
         )
     if env.normalize_reward:
         reward_normalizer = RewardNormalizer(env.num_envs, algo.gamma, env.clip_reward)
-    agent = ActorCritic(
-        envs.single_observation_space,
-        envs.single_action_space,
-        config.network.hidden_sizes,
-        config.network.activation,
-        with_critic=algo.uses_critic,
-        orthogonal_init=config.network.orthogonal_init,
-        log_std_init=config.network.log_std_init,
-    ).to(device)
+    agent = make_agent(config, envs).to(device)
     optimizer = Adam(agent.parameters(), algo.learning_rate, eps=algo.adam_eps)
     collector = RolloutCollector(
         envs, algo.num_steps, config.seed, device, observation_normalizer, reward_normalizer
