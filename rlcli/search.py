@@ -217,13 +217,14 @@ def _trial_rows(study: optuna.Study, names: Sequence[str]) -> list[dict[str, Any
     return rows
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, digits: str = ".6g") -> str:
+    """A table cell; ``digits`` formats floats (the csv keeps full precision with ``r``)."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return repr(value) if digits == "r" else format(value, digits)
     if isinstance(value, list):
-        return " ".join(_cell(v) or "-" for v in value)
+        return " ".join(_cell(v, digits) or "-" for v in value)
     return str(value)
 
 
@@ -236,7 +237,7 @@ def write_trials_table(study: optuna.Study, directory: Path) -> tuple[Path, Path
     with csv_path.open("w", newline="") as stream:
         writer = csv.DictWriter(stream, columns)
         writer.writeheader()
-        writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
+        writer.writerows({key: _cell(value, "r") for key, value in row.items()} for row in rows)
     maximize = study.direction.name == "MAXIMIZE"
     ranked = sorted(  # completed trials first, best first; then pruned and failed ones
         rows,
