@@ -27,9 +27,10 @@ def _range_checks(config: TrainConfig) -> list[tuple[bool, str]]:
         (env.num_envs >= 1, f"env.num_envs={env.num_envs} must be >= 1"),
         (algo.num_steps >= 1, f"algo.num_steps={algo.num_steps} must be >= 1"),
         (
-            len(network.hidden_sizes) > 0 and all(size > 0 for size in network.hidden_sizes),
+            (len(network.hidden_sizes) > 0 or network.architecture == "cnn")
+            and all(size > 0 for size in network.hidden_sizes),
             f"network.hidden_sizes={network.hidden_sizes} must be a non-empty list of positive "
-            "widths, e.g. [64,64]",
+            "widths, e.g. [64,64] (empty only with network.architecture=cnn)",
         ),
         (
             config.total_timesteps >= batch,

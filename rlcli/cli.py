@@ -20,7 +20,7 @@ commands:
   train resume=<run dir>
            continue an interrupted run exactly, in its own directory, with its saved config
   eval     evaluate a run or checkpoint: rlcli eval <run dir or .pt> episodes=20
-           [deterministic=false] [video=true] [seed=N] [checkpoint=final|best|latest]
+           [deterministic=true|false] [video=true] [seed=N] [checkpoint=final|best|latest]
   report   aggregate seeds: rlcli report <sweep dir or run dirs...> [out=<dir>]
 
 options:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,13 @@ import torch
 
 from rlcli.build import find_checkpoint, settings_from_dict
 from rlcli.checkpoint import load_checkpoint
-from rlcli.envs import make_vector_env
+from rlcli.envs import env_spec, make_env, make_vector_env
 from rlcli.errors import UserError
 from rlcli.evaluate import run_episodes
 from rlcli.metrics import write_json
 from rlcli.networks import ActorCritic
 from rlcli.normalization import ObservationNormalizer
+from rlcli.rendering import prepare_headless_rendering
 from rlcli.settings import TrainConfig
 from rlcli.train import make_agent
 
@@ -29,7 +29,8 @@ class EvalRequest:
 
     path: Path
     episodes: int = 10
-    deterministic: bool = True
+    deterministic: bool | None = None
+    """None: as the run's own evaluations (eval.deterministic; stochastic for Atari presets)."""
     video: bool = False
     video_episodes: int = 1
     seed: int = 123_456
@@ -115,12 +116,17 @@ def record_video(
     """Record ``video_episodes`` episodes to mp4 files with gymnasium's RecordVideo."""
     import gymnasium as gym
 
-    os.environ.setdefault("MUJOCO_GL", "egl")  # headless MuJoCo rendering
     try:
         import moviepy  # noqa: F401
     except ImportError:
         raise UserError("video=true needs moviepy: pip install 'rlcli[video]'") from None
-    env = gym.make(config.env.id, render_mode="rgb_array", **config.env.kwargs)
+    env = make_env(
+        config.env.id,
+        config.env.kwargs,
+        training=False,
+        max_episode_steps=config.env.max_episode_steps,
+        render_mode="rgb_array",
+    )
     env = gym.wrappers.RecordVideo(
         env, str(folder), episode_trigger=lambda _: True, name_prefix="eval", disable_logger=True
     )
@@ -146,8 +152,16 @@ def evaluate_command(request: EvalRequest) -> dict[str, Any]:
     path = find_checkpoint(request.path, (request.checkpoint, "final", "latest", "best"))
     checkpoint = load_checkpoint(path)
     config = settings_from_dict(checkpoint["config"])
+    if request.deterministic is None:
+        request = dataclasses.replace(request, deterministic=config.eval.deterministic)
+    if request.video:  # before any env is made: MuJoCo reads MUJOCO_GL when it first renders
+        prepare_headless_rendering(str(env_spec(config.env.id).entry_point))
     envs = make_vector_env(
-        config.env.id, request.episodes, config.env.max_episode_steps, config.env.kwargs
+        config.env.id,
+        request.episodes,
+        config.env.max_episode_steps,
+        config.env.kwargs,
+        training=False,
     )
     agent = restore_policy(config, checkpoint, envs)
     normalizer = observation_normalizer(config, checkpoint, envs.single_observation_space.shape)

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rlcli.encoders import NatureCNN, uses_cnn
 from rlcli.errors import UserError
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -140,7 +141,11 @@ def observation_size(space: gym.Space) -> int:
 
 
 class ActorCritic(nn.Module):
-    """Separate actor and (optional) critic MLPs over flat observations."""
+    """Actor and (optional) critic MLPs over flat observations, or over a shared CNN's features.
+
+    With a CNN (``architecture`` cnn, or auto on image observations) the Nature-CNN trunk is shared
+    by actor and critic, and ``hidden_sizes`` are layers after it (none in the cnn preset).
+    """
 
     def __init__(
         self,
@@ -151,9 +156,15 @@ class ActorCritic(nn.Module):
         with_critic: bool,
         orthogonal_init: bool = True,
         log_std_init: float = 0.0,
+        architecture: str = "auto",
     ) -> None:
         super().__init__()
-        in_features = observation_size(observation_space)
+        self.encoder: NatureCNN | None = None
+        if uses_cnn(architecture, observation_space):
+            self.encoder = NatureCNN(observation_space)
+            in_features = NatureCNN.FEATURES
+        else:
+            in_features = observation_size(observation_space)
         width = hidden_sizes[-1] if hidden_sizes else in_features
         self.actor_body = mlp(in_features, hidden_sizes, activation)
         self.head = make_action_head(action_space, width, log_std_init)
@@ -167,44 +178,53 @@ class ActorCritic(nn.Module):
         self._actor_layers = [m for m in self.actor_body if isinstance(m, nn.Linear)]
         self._critic_layers = [m for m in self.critic or [] if isinstance(m, nn.Linear)]
 
-    def features(self, observations: torch.Tensor) -> torch.Tensor:
-        """Actor body output for flat observations."""
-        return run_mlp(observations, self._actor_layers, self._activation, last_linear=False)
+    def features(self, encoded: torch.Tensor) -> torch.Tensor:
+        """Actor body output for encoded observations [B, F]."""
+        return run_mlp(encoded, self._actor_layers, self._activation, last_linear=False)
 
     def _orthogonal_init(self) -> None:
         """Orthogonal weights, zero biases; small policy output layer (as in CleanRL / SB3)."""
         for module in self.modules():
-            if isinstance(module, nn.Linear):
+            if isinstance(module, (nn.Linear, nn.Conv2d)):
                 nn.init.orthogonal_(module.weight, math.sqrt(2))
                 nn.init.zeros_(module.bias)
         nn.init.orthogonal_(self.head.output_layer.weight, 0.01)
         if self.critic is not None:
             nn.init.orthogonal_(self.critic[-1].weight, 1.0)
 
+    def encode(self, observations: torch.Tensor) -> torch.Tensor:
+        """Flat inputs [B, F] of the actor and critic: CNN features, or the observations."""
+        if self.encoder is not None:
+            return self.encoder(observations)
+        return observations.flatten(1)
+
+    def _value_of(self, encoded: torch.Tensor) -> torch.Tensor:
+        if self.critic is None:
+            return encoded.new_zeros(encoded.shape[0])
+        values = run_mlp(encoded, self._critic_layers, self._activation, last_linear=True)
+        return values.squeeze(-1)
+
     def value(self, observations: torch.Tensor) -> torch.Tensor:
         """State values [B]; zeros when the network has no critic."""
-        if self.critic is None:
-            return observations.new_zeros(observations.shape[0])
-        flat = observations.flatten(1)
-        return run_mlp(flat, self._critic_layers, self._activation, last_linear=True).squeeze(-1)
+        return self._value_of(self.encode(observations))
 
     def act(self, observations: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sample actions; return (actions, log_probs [B], values [B])."""
-        flat = observations.flatten(1)
-        actions, log_probs = self.head.sample(self.features(flat))
-        return actions, log_probs, self.value(flat)
+        encoded = self.encode(observations)
+        actions, log_probs = self.head.sample(self.features(encoded))
+        return actions, log_probs, self._value_of(encoded)
 
     def evaluate_actions(
         self, observations: torch.Tensor, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return (log_probs [B], entropy [B], values [B]) of given actions under the policy."""
-        flat = observations.flatten(1)
-        log_probs, entropy = self.head.log_prob_entropy(self.features(flat), actions)
-        return log_probs, entropy, self.value(flat)
+        encoded = self.encode(observations)
+        log_probs, entropy = self.head.log_prob_entropy(self.features(encoded), actions)
+        return log_probs, entropy, self._value_of(encoded)
 
     def predict(self, observations: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
         """Actions for acting outside training: the mode when deterministic, else a sample."""
-        features = self.features(observations.flatten(1))
+        features = self.features(self.encode(observations))
         if deterministic:
             return self.head.mode(features)
         return self.head.sample(features)[0]

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from rlcli import env_state
+from rlcli.envs import records_episode_statistics
 from rlcli.networks import ActorCritic, actions_for_env
 from rlcli.normalization import ObservationNormalizer, RewardNormalizer
 
@@ -72,13 +73,21 @@ class RolloutCollector:
         act_dtype = (
             torch.float32 if isinstance(envs.single_action_space, gym.spaces.Box) else torch.int64
         )
+        # Images stay uint8 (4x smaller); the network scales them. Other observations are float32.
+        self._observation_dtype = (
+            np.uint8 if envs.single_observation_space.dtype == np.uint8 else np.float32
+        )
         # Env-side arrays live in numpy and are shared zero-copy with the torch views in Rollout.
         self._rewards = np.zeros((num_steps, num_envs), dtype=np.float32)
         self._terminations = np.zeros((num_steps, num_envs), dtype=np.bool_)
         self._truncations = np.zeros((num_steps, num_envs), dtype=np.bool_)
         self._valid = np.zeros((num_steps, num_envs), dtype=np.bool_)
         self.storage = Rollout(
-            observations=torch.zeros((num_steps, num_envs, *obs_shape), device=device),
+            observations=torch.zeros(
+                (num_steps, num_envs, *obs_shape),
+                dtype=torch.from_numpy(np.zeros(0, self._observation_dtype)).dtype,
+                device=device,
+            ),
             actions=torch.zeros((num_steps, num_envs, *act_shape), dtype=act_dtype, device=device),
             log_probs=torch.zeros((num_steps, num_envs), device=device),
             values=torch.zeros((num_steps + 1, num_envs), device=device),
@@ -92,12 +101,13 @@ class RolloutCollector:
         self._episode_returns = np.zeros(num_envs, dtype=np.float64)
         self._episode_lengths = np.zeros(num_envs, dtype=np.int64)
         self._previous_dones = np.zeros(num_envs, dtype=np.bool_)
+        self._raw_statistics = records_episode_statistics(envs)
         raw_observations, _ = envs.reset(seed=seed)
         envs.action_space.seed(seed)
         self._next_observations = self._prepare(raw_observations)
 
     def _prepare(self, raw_observations: np.ndarray) -> torch.Tensor:
-        observations = np.asarray(raw_observations, dtype=np.float32)
+        observations = np.asarray(raw_observations, dtype=self._observation_dtype)
         if self.observation_normalizer is not None:
             observations = self.observation_normalizer(observations, update=True)
         return torch.from_numpy(observations).to(self.device)
@@ -114,19 +124,29 @@ class RolloutCollector:
                 storage.actions[step] = actions
                 storage.log_probs[step] = log_probs
                 storage.values[step] = values
-                raw_observations, rewards, terminations, truncations, _ = self.envs.step(
+                raw_observations, rewards, terminations, truncations, infos = self.envs.step(
                     actions_for_env(actions, action_space)
                 )
-                self._record_step(step, rewards, terminations, truncations)
+                self._record_step(step, rewards, terminations, truncations, infos)
                 observations = self._prepare(raw_observations)
             storage.values[self.num_steps] = agent.value(observations)
         self._next_observations = observations
         return storage
 
     def _record_step(
-        self, step: int, rewards: np.ndarray, terminations: np.ndarray, truncations: np.ndarray
+        self,
+        step: int,
+        rewards: np.ndarray,
+        terminations: np.ndarray,
+        truncations: np.ndarray,
+        infos: dict[str, Any],
     ) -> None:
-        """Store one step's env outputs and account finished episodes (raw rewards)."""
+        """Store one step's env outputs and account finished episodes (raw rewards).
+
+        Envs that record their own raw episode statistics (gymnasium's RecordEpisodeStatistics
+        under training-only wrappers, as Atari's per-life episodes and clipped rewards) report
+        those instead: the logged return is then the game's score.
+        """
         valid = ~self._previous_dones
         dones = terminations | truncations
         self._valid[step] = valid
@@ -135,14 +155,25 @@ class RolloutCollector:
         self.global_step += len(rewards)
         self._episode_returns += rewards
         self._episode_lengths += valid
-        for env_index in np.flatnonzero(dones):
-            self.finished_episodes.append(
-                Episode(
-                    float(self._episode_returns[env_index]),
-                    int(self._episode_lengths[env_index]),
-                    self.global_step,
+        if self._raw_statistics:
+            for env_index in np.flatnonzero(infos.get("_episode", ())):
+                statistics = infos["episode"]
+                self.finished_episodes.append(
+                    Episode(
+                        float(statistics["r"][env_index]),
+                        int(statistics["l"][env_index]),
+                        self.global_step,
+                    )
                 )
-            )
+        else:
+            for env_index in np.flatnonzero(dones):
+                self.finished_episodes.append(
+                    Episode(
+                        float(self._episode_returns[env_index]),
+                        int(self._episode_lengths[env_index]),
+                        self.global_step,
+                    )
+                )
         self._episode_returns[dones] = 0.0
         self._episode_lengths[dones] = 0
         self._previous_dones = dones

@@ -40,8 +40,11 @@ class EnvConfig:
 class NetworkConfig:
     """Policy/value network architecture."""
 
+    architecture: str = "auto"
+    """auto (the Nature CNN for image observations, an MLP otherwise), mlp or cnn."""
     hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
-    """Widths of the hidden layers (actor and critic each get this MLP)."""
+    """Widths of the hidden layers (actor and critic each get this MLP; with the CNN, layers after
+    its shared 512 features)."""
     activation: str = "tanh"
     """One of tanh, relu, elu, gelu, silu."""
     orthogonal_init: bool = True

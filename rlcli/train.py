@@ -70,6 +70,7 @@ def make_agent(config: TrainConfig, envs: gym.vector.VectorEnv) -> ActorCritic:
         with_critic=config.algo.uses_critic,
         orthogonal_init=config.network.orthogonal_init,
         log_std_init=config.network.log_std_init,
+        architecture=config.network.architecture,
     )
 
 
@@ -182,7 +183,7 @@ class TrainingRun:
         self.learner = build_learner(config, resolve_device(config.device))
         env = config.env
         self.eval_envs = make_vector_env(
-            env.id, config.eval.episodes, env.max_episode_steps, env.kwargs
+            env.id, config.eval.episodes, env.max_episode_steps, env.kwargs, training=False
         )
         self.threshold = reward_threshold(env.id, env.reward_threshold)
         self.steps_per_iteration = env.num_envs * self.learner.algo.num_steps

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from extras import ATARI_ENVS, needs_extra
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
@@ -23,19 +24,38 @@ def options(group: str, exclude: tuple[str, ...] = ()) -> list[str]:
     return [name for name in names if name not in exclude]
 
 
-ENV_PRESETS = options("env", exclude=("generic",))
+ENV_PRESETS = [
+    pytest.param(env, marks=needs_extra(env)) for env in options("env", exclude=("generic",))
+]
 
 
-@pytest.mark.parametrize("network", options("network"))
-@pytest.mark.parametrize("env", ENV_PRESETS)
+def preset_network_pairs() -> list:
+    """Every env preset with every network that fits it (the CNN only for image observations)."""
+    pairs = []
+    for env in options("env", exclude=("generic",)):
+        for network in options("network"):
+            if network == "cnn" and env not in ATARI_ENVS:
+                continue
+            pairs.append(pytest.param(env, network, marks=needs_extra(env)))
+    return pairs
+
+
+@pytest.mark.parametrize("env, network", preset_network_pairs())
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_every_preset_composes_and_builds(settings, algo, env, network):
     config = settings(f"algo={algo}", f"env={env}", f"network={network}")
     assert config.algo.name == algo and isinstance(config.algo, ALGORITHMS[algo])
-    assert config.env.id == env
+    assert config.env.id.removeprefix("ALE/") == env
     learner = build_learner(config, torch.device("cpu"))
     assert (learner.agent.critic is not None) == config.algo.uses_critic
+    assert (learner.agent.encoder is not None) == (env in ATARI_ENVS)
     learner.collector.envs.close()
+
+
+def test_the_cnn_preset_refuses_vector_observations(settings):
+    config = settings("env=CartPole-v1", "network=cnn")
+    with pytest.raises(UserError, match="network.architecture=cnn needs image observations"):
+        build_learner(config, torch.device("cpu"))
 
 
 def test_every_algo_yaml_is_a_registered_algorithm():
@@ -46,7 +66,8 @@ def test_every_algo_yaml_is_a_registered_algorithm():
 def test_tuned_presets_apply_to_their_pair(settings, tuned):
     algo, env = tuned.split("_", 1)
     config = settings(f"algo={algo}", f"env={env}")
-    assert config.tuned_for == env == config.env.id
+    assert config.tuned_for == config.env.id
+    assert config.env.id.removeprefix("ALE/") == env
 
 
 def test_tuned_values_reach_the_config(settings):

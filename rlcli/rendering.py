@@ -1,0 +1,37 @@
+"""Headless rendering for videos: MuJoCo needs an OpenGL backend without a display."""
+
+from __future__ import annotations
+
+import os
+
+from rlcli.errors import UserError
+
+MUJOCO_BACKENDS = ("egl", "osmesa", "glfw")
+
+
+def prepare_headless_rendering(entry_point: str) -> None:
+    """Pick EGL for MuJoCo when MUJOCO_GL is unset and check an OpenGL context can be made.
+
+    Call before the first env is made. Fails with one line naming the backend and the fix,
+    instead of the renderer's traceback halfway through recording.
+    """
+    backend = os.environ.get("MUJOCO_GL") or "egl"
+    os.environ["MUJOCO_GL"] = backend
+    if backend in ("egl", "osmesa"):
+        os.environ.setdefault("PYOPENGL_PLATFORM", backend)
+    if not entry_point.startswith("gymnasium.envs.mujoco"):
+        return
+    if backend not in MUJOCO_BACKENDS:
+        raise UserError(f"MUJOCO_GL={backend!r} is not one of {list(MUJOCO_BACKENDS)}")
+    try:
+        import mujoco
+
+        context = mujoco.GLContext(64, 64)
+        context.make_current()
+        context.free()
+    except Exception as error:  # any failure to load the GL library means no video
+        raise UserError(
+            f"video=true: no OpenGL backend for MuJoCo loads with MUJOCO_GL={backend} "
+            f"({type(error).__name__}: {error}); install EGL (libegl1) or OSMesa "
+            "(libosmesa6) and set MUJOCO_GL=egl or osmesa"
+        ) from None
