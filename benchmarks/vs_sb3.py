@@ -42,6 +42,20 @@ class Case:
     sb3: dict[str, Any]  # PPO keyword arguments
     normalize: bool = False
     schedules: list[str] = field(default_factory=list)  # SB3 args that decay linearly
+    mujoco_policy: bool = False  # SB3: zoo_mujoco_policy(); else 64x64 tanh, orthogonal init
+    atari: bool = False  # SB3: make_atari_env + 4-frame stack + CnnPolicy
+
+
+def zoo_mujoco_policy() -> dict[str, Any]:
+    """RL Zoo's MuJoCo policy: 256x256 ReLU actor and critic, default init, log-std -2."""
+    from torch import nn
+
+    return dict(
+        log_std_init=-2,
+        ortho_init=False,
+        activation_fn=nn.ReLU,
+        net_arch=dict(pi=[256, 256], vf=[256, 256]),
+    )
 
 
 CASES: dict[str, Case] = {
@@ -136,6 +150,53 @@ CASES: dict[str, Case] = {
         ),
         normalize=True,
     ),
+    # RL Zoo's tuned HalfCheetah (configs/tuned/ppo_HalfCheetah-v5.yaml): 1 env, 256x256 ReLU,
+    # 20 epochs of minibatches of 64 over 512 steps, normalised. Throughput only (needs "mujoco").
+    "halfcheetah": Case(
+        "HalfCheetah-v5",
+        1,
+        20_480,
+        None,
+        0,
+        ["env=HalfCheetah-v5"],
+        dict(
+            n_steps=512,
+            batch_size=64,
+            n_epochs=20,
+            gae_lambda=0.92,
+            gamma=0.98,
+            learning_rate=2.0633e-05,
+            clip_range=0.1,
+            ent_coef=0.000401762,
+            max_grad_norm=0.8,
+            vf_coef=0.58096,
+        ),
+        normalize=True,
+        mujoco_policy=True,
+    ),
+    # PPO on Breakout from pixels (configs/tuned/ppo_Breakout-v5.yaml): 8 envs x 128 steps,
+    # Nature CNN, 4 epochs of 4 minibatches. Throughput only (needs "atari").
+    "breakout": Case(
+        "ALE/Breakout-v5",
+        8,
+        8_192,
+        None,
+        0,
+        ["env=Breakout-v5"],
+        dict(
+            n_steps=128,
+            batch_size=256,
+            n_epochs=4,
+            gae_lambda=0.95,
+            gamma=0.99,
+            learning_rate=2.5e-4,
+            clip_range=0.1,
+            ent_coef=0.01,
+            vf_coef=0.5,
+        ),
+        schedules=["learning_rate", "clip_range"],
+        atari=True,
+    ),
 }
 
 
@@ -190,15 +251,21 @@ def run_sb3(case: Case, seed: int) -> dict[str, Any]:
     from stable_baselines3.common.vec_env import VecNormalize
 
     torch.set_num_threads(1)
-    envs = make_vec_env(case.env_id, n_envs=case.num_envs, seed=seed)
+    policy, policy_kwargs = "MlpPolicy", dict(net_arch=[64, 64], activation_fn=torch.nn.Tanh)
+    if case.atari:
+        envs = sb3_atari_envs(case, seed)
+        policy, policy_kwargs = "CnnPolicy", {}
+    else:
+        envs = make_vec_env(case.env_id, n_envs=case.num_envs, seed=seed)
+    if case.mujoco_policy:
+        policy_kwargs = zoo_mujoco_policy()
     if case.normalize:
         envs = VecNormalize(envs, gamma=case.sb3["gamma"])
     kwargs = dict(case.sb3)
     for name in case.schedules:
         start = kwargs[name]
         kwargs[name] = lambda remaining, start=start: start * remaining
-    policy_kwargs = dict(net_arch=[64, 64], activation_fn=torch.nn.Tanh)
-    model = PPO("MlpPolicy", envs, seed=seed, device="cpu", policy_kwargs=policy_kwargs, **kwargs)
+    model = PPO(policy, envs, seed=seed, device="cpu", policy_kwargs=policy_kwargs, **kwargs)
     record: dict[str, Any] = {"eval_seconds": 0.0, "solved_seconds": None, "solved_step": None}
 
     class Evaluate(BaseCallback):
@@ -229,6 +296,19 @@ def run_sb3(case: Case, seed: int) -> dict[str, Any]:
         "solved_seconds": record["solved_seconds"],
         "solved_step": record["solved_step"],
     }
+
+
+def sb3_atari_envs(case: Case, seed: int) -> Any:
+    """SB3's Atari pipeline on the same game: AtariWrapper (no-ops, skip 4, life loss, 84x84 grey,
+    clipped rewards) over the ALE env without its own frame skip, then a 4-frame stack."""
+    import ale_py
+    import gymnasium
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    gymnasium.register_envs(ale_py)
+    envs = make_atari_env(case.env_id, case.num_envs, seed, env_kwargs={"frameskip": 1})
+    return VecFrameStack(envs, n_stack=4)
 
 
 def run_random(case: Case, seed: int) -> dict[str, Any]:

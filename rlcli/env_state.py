@@ -2,9 +2,11 @@
 
 gymnasium has no state API, so this copies the plain attributes (numpy arrays, numbers, RNG
 states) of every wrapper and env in the chain. That is the complete state of gymnasium's classic
-control envs (and of CartPole's numpy-vectorised env). Envs holding other state, such as Box2D's
-physics worlds, are not captured: ``capture`` returns None and a resumed run resets them instead
-(documented in the README; the run says so in its log).
+control envs (and of CartPole's numpy-vectorised env). MuJoCo envs add their simulator's full
+integration state (``mj_getState``: time, positions, velocities, controls, solver warm start).
+Envs holding other state, such as Box2D's physics worlds or the Atari emulator, are not captured:
+``capture`` returns None and a resumed run resets them instead (documented in the README; the run
+says so in its log).
 """
 
 from __future__ import annotations
@@ -15,8 +17,29 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-EXACT_MODULE_PREFIXES = ("gymnasium.envs.classic_control",)
+EXACT_MODULE_PREFIXES = ("gymnasium.envs.classic_control", "gymnasium.envs.mujoco")
 _GENERATOR = "__numpy_generator__"
+_MUJOCO_STATE = "__mujoco_state__"
+
+
+def _is_mujoco(layer: Any) -> bool:
+    return type(layer).__module__.startswith("gymnasium.envs.mujoco") and hasattr(layer, "data")
+
+
+def _mujoco_state(layer: Any) -> torch.Tensor:
+    import mujoco
+
+    kind = mujoco.mjtState.mjSTATE_INTEGRATION
+    state = np.empty(mujoco.mj_stateSize(layer.model, kind))
+    mujoco.mj_getState(layer.model, layer.data, state, kind)
+    return torch.from_numpy(state)
+
+
+def _set_mujoco_state(layer: Any, state: torch.Tensor) -> None:
+    import mujoco
+
+    kind = mujoco.mjtState.mjSTATE_INTEGRATION
+    mujoco.mj_setState(layer.model, layer.data, state.numpy().copy(), kind)
 
 
 def _plain(value: Any) -> Any:
@@ -78,6 +101,8 @@ def capture(envs: gym.vector.VectorEnv) -> list[dict[str, Any]] | None:
             plain = _plain(value)
             if plain is not NotImplemented:
                 state[name] = plain
+        if _is_mujoco(layer):
+            state[_MUJOCO_STATE] = _mujoco_state(layer)
         states.append(state)
     return states
 
@@ -89,4 +114,7 @@ def restore(envs: gym.vector.VectorEnv, states: list[dict[str, Any]]) -> None:
         raise ValueError("saved env state does not match this vector env")
     for layer, state in zip(layers, states, strict=True):
         for name, saved in state.items():
-            setattr(layer, name, _unplain(saved, getattr(layer, name, None)))
+            if name == _MUJOCO_STATE:
+                _set_mujoco_state(layer, saved)
+            else:
+                setattr(layer, name, _unplain(saved, getattr(layer, name, None)))

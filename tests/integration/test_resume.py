@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from extras import needs_extra
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rlcli.build import settings_from_dict
@@ -25,6 +26,12 @@ RESUME_CASES = [
     ("pg", ["env=CartPole-v1"]),
     ("ppo", ["env=Pendulum-v1", "env.normalize_observation=true", "env.normalize_reward=true"]),
     ("pg", ["env=Pendulum-v1", "algo.use_baseline=true", "env.normalize_observation=true"]),
+    pytest.param(
+        "ppo",
+        ["env=Hopper-v5", "algo.num_minibatches=4", "network=small"],
+        marks=needs_extra("Hopper-v5"),
+        id="ppo-Hopper-v5",
+    ),
 ]
 
 
