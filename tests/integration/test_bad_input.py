@@ -31,6 +31,8 @@ TRAIN_CASES = [
     (["network.hidden_sizes=[]"], "network.hidden_sizes=[] must be a non-empty list"),
     (["network.hidden_sizes=[64,-1]"], "network.hidden_sizes=[64, -1] must be"),
     (["network.activation=swish"], "network.activation='swish' is not one of"),
+    (["network.architecture=transformer"], "network.architecture='transformer' is not one of"),
+    (["network=cnn"], "network.architecture=cnn needs image observations"),
     (["total_timesteps=10"], "total_timesteps=10 is less than one rollout"),
     (["env.id=CartPol-v1"], "did you mean CartPole-v1"),
     (["env.id=no_such_module:Foo-v0"], "cannot import module 'no_such_module'"),
