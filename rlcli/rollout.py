@@ -73,10 +73,11 @@ class RolloutCollector:
         act_dtype = (
             torch.float32 if isinstance(envs.single_action_space, gym.spaces.Box) else torch.int64
         )
-        # Images stay uint8 (4x smaller); the network scales them. Other observations are float32.
-        self._observation_dtype = (
-            np.uint8 if envs.single_observation_space.dtype == np.uint8 else np.float32
+        # Images stay uint8 (4x smaller; the network scales them) unless they are normalised.
+        keep_uint8 = (
+            envs.single_observation_space.dtype == np.uint8 and observation_normalizer is None
         )
+        self._observation_dtype = np.uint8 if keep_uint8 else np.float32
         # Env-side arrays live in numpy and are shared zero-copy with the torch views in Rollout.
         self._rewards = np.zeros((num_steps, num_envs), dtype=np.float32)
         self._terminations = np.zeros((num_steps, num_envs), dtype=np.bool_)
@@ -85,7 +86,7 @@ class RolloutCollector:
         self.storage = Rollout(
             observations=torch.zeros(
                 (num_steps, num_envs, *obs_shape),
-                dtype=torch.from_numpy(np.zeros(0, self._observation_dtype)).dtype,
+                dtype=torch.uint8 if keep_uint8 else torch.float32,
                 device=device,
             ),
             actions=torch.zeros((num_steps, num_envs, *act_shape), dtype=act_dtype, device=device),
