@@ -38,8 +38,10 @@ RESUME_CASES = [
 def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
+    # Sorted by step: a resumed run writes a second event file, and event files written within the
+    # same second are read in name order, which need not be the order they were written in.
     return {
-        tag: [(e.step, e.value) for e in events.Scalars(tag)]
+        tag: sorted((e.step, e.value) for e in events.Scalars(tag))
         for tag in events.Tags()["scalars"]
         if tag != "charts/SPS"  # wall-clock dependent
     }
