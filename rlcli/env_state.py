@@ -17,13 +17,14 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-EXACT_MODULE_PREFIXES = ("gymnasium.envs.classic_control", "gymnasium.envs.mujoco")
+MUJOCO_MODULE = "gymnasium.envs.mujoco"
+EXACT_MODULE_PREFIXES = ("gymnasium.envs.classic_control", MUJOCO_MODULE)
 _GENERATOR = "__numpy_generator__"
 _MUJOCO_STATE = "__mujoco_state__"
 
 
 def _is_mujoco(layer: Any) -> bool:
-    return type(layer).__module__.startswith("gymnasium.envs.mujoco") and hasattr(layer, "data")
+    return type(layer).__module__.startswith(MUJOCO_MODULE) and hasattr(layer, "data")
 
 
 def _mujoco_state(layer: Any) -> torch.Tensor:

@@ -48,12 +48,21 @@ def make_env(
 ) -> gym.Env:
     """One env with the wrappers its family needs (Atari preprocessing for ALE games)."""
     spec = env_spec(env_id)
+    return _make_from_spec(spec, env_id, env_kwargs, training, max_episode_steps, render_mode)
+
+
+def _make_from_spec(
+    spec: gym.envs.registration.EnvSpec,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None,
+    training: bool,
+    max_episode_steps: int | None,
+    render_mode: str | None = None,
+) -> gym.Env:
     kwargs = dict(env_kwargs or {})
     with _dependency_errors(env_id):
         if atari.is_atari(spec):
-            return atari.make_atari_env(
-                spec.id, kwargs, training, max_episode_steps, render_mode
-            )
+            return atari.make_atari_env(spec.id, kwargs, training, max_episode_steps, render_mode)
         if max_episode_steps is not None:
             kwargs["max_episode_steps"] = max_episode_steps
         return gym.make(spec, render_mode=render_mode, **kwargs)
@@ -81,7 +90,9 @@ def make_vector_env(
             kwargs["max_episode_steps"] = max_episode_steps
         with _dependency_errors(env_id):
             return gym.make_vec(spec, num_envs, vectorization_mode="vector_entry_point", **kwargs)
-    make_one = lambda: make_env(env_id, kwargs, training, max_episode_steps)  # noqa: E731
+    make_one = lambda: _make_from_spec(  # noqa: E731
+        spec, env_id, kwargs, training, max_episode_steps
+    )
     return gym.vector.SyncVectorEnv(
         [make_one] * num_envs, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP
     )

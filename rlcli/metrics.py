@@ -10,7 +10,10 @@ from typing import Any
 
 # Tag -> meaning. CleanRL's names, so curves from both tools overlay in one TensorBoard.
 METRIC_TAGS: dict[str, str] = {
-    "charts/episodic_return": "return of each finished training episode (raw reward, x = env step)",
+    "charts/episodic_return": (
+        "return of each finished training episode (raw reward, x = env step; Atari: the game's "
+        "score over all lives)"
+    ),
     "charts/episodic_length": "length of each finished training episode",
     "charts/SPS": "training env steps per second since the start (evaluation excluded)",
     "charts/learning_rate": "current learning rate",
@@ -21,7 +24,9 @@ METRIC_TAGS: dict[str, str] = {
     "losses/approx_kl": "approximate KL(old || new) of the last minibatch (ppo only)",
     "losses/clipfrac": "fraction of samples whose ratio left the clip range, over the update (ppo)",
     "losses/explained_variance": "how much of the return variance the value function explains",
-    "eval/mean_return": "mean return of the deterministic evaluation episodes",
+    "eval/mean_return": (
+        "mean return of the evaluation episodes (deterministic unless eval.deterministic=false)"
+    ),
     "eval/std_return": "standard deviation of the evaluation returns",
     "eval/mean_length": "mean length of the evaluation episodes",
 }

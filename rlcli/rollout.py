@@ -156,25 +156,16 @@ class RolloutCollector:
         self.global_step += len(rewards)
         self._episode_returns += rewards
         self._episode_lengths += valid
-        if self._raw_statistics:
-            for env_index in np.flatnonzero(infos.get("_episode", ())):
-                statistics = infos["episode"]
-                self.finished_episodes.append(
-                    Episode(
-                        float(statistics["r"][env_index]),
-                        int(statistics["l"][env_index]),
-                        self.global_step,
-                    )
-                )
-        else:
-            for env_index in np.flatnonzero(dones):
-                self.finished_episodes.append(
-                    Episode(
-                        float(self._episode_returns[env_index]),
-                        int(self._episode_lengths[env_index]),
-                        self.global_step,
-                    )
-                )
+        finished = np.flatnonzero(dones)
+        returns, lengths = self._episode_returns, self._episode_lengths
+        if self._raw_statistics:  # whole games, not the per-life episodes the learner sees
+            finished = np.flatnonzero(infos.get("_episode", ()))
+            if finished.size:
+                returns, lengths = infos["episode"]["r"], infos["episode"]["l"]
+        for env_index in finished:
+            self.finished_episodes.append(
+                Episode(float(returns[env_index]), int(lengths[env_index]), self.global_step)
+            )
         self._episode_returns[dones] = 0.0
         self._episode_lengths[dones] = 0
         self._previous_dones = dones
