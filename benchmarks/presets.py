@@ -75,10 +75,11 @@ def main() -> None:
         finals = [r["final_eval_mean_return"] for r in runs]
         spread = statistics.stdev(finals) if len(finals) > 1 else 0.0
         solved = [r["first_solved_step"] for r in runs]
+        steps = ", ".join(f"{r['global_step']:,}" for r in runs)
         algo, env = pair.split(":")
         print(
             f"| {algo} | {env} | {PAIRS[pair]} | {statistics.mean(finals):.1f} +- {spread:.1f} | "
-            f"{', '.join(f'{f:.0f}' for f in finals)} | {runs[0]['global_step']:,} | "
+            f"{', '.join(f'{f:.0f}' for f in finals)} | {steps} | "
             f"{statistics.mean(r['wall_seconds'] for r in runs):.0f} | "
             f"{', '.join('-' if s is None else f'{s:,}' for s in solved)} |"
         )

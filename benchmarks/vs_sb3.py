@@ -224,6 +224,7 @@ def run_rlcli(case: Case, seed: int) -> dict[str, Any]:
         "progress=none",
         "torch_threads=1",
         "checkpoint_every_steps=0",
+        "stop_when_solved=false",  # the CartPole preset stops at 500; here runs take the budget
         "device=cpu",
     ]
     if case.threshold is not None:

@@ -166,6 +166,7 @@ def start_training(tmp_path: Path, *overrides: str) -> tuple[subprocess.Popen, P
         "train",
         *SHORT,
         "progress=log",
+        "stop_when_solved=false",  # the CartPole preset may finish before the test interrupts it
         f"hydra.run.dir={run_dir}",
         *overrides,
     ]
