@@ -1,0 +1,102 @@
+"""The fastest any eager-PyTorch PPO can train the CartPole speed cases on this machine.
+
+    python benchmarks/pytorch_floor.py
+
+Times only the work no implementation can skip, with nothing of rlcli: per gradient step the
+forward and backward pass of the 64x64 tanh actor and critic on one minibatch (no loss terms, no
+optimizer), per env step one forward pass of both networks and one step of gymnasium's vectorised
+CartPole (no sampling, no storage). Their sum per iteration bounds the training steps/s from
+above; dividing by SB3's measured steps/s (README "Performance") bounds the reachable ratio.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import gymnasium as gym
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class FloorCase:
+    """One benchmark case's shape: what an iteration must compute."""
+
+    name: str
+    num_envs: int
+    num_steps: int
+    minibatch_size: int
+    gradient_steps: int  # epochs x minibatches per iteration
+
+
+CASES = (
+    FloorCase("cartpole_zoo", num_envs=8, num_steps=32, minibatch_size=256, gradient_steps=20),
+    FloorCase("cartpole_cleanrl", num_envs=4, num_steps=128, minibatch_size=128, gradient_steps=16),
+)
+
+
+def mlp(outputs: int) -> nn.Sequential:
+    """CartPole's 64x64 tanh network."""
+    return nn.Sequential(
+        nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, outputs)
+    )
+
+
+def seconds_per_call(function, calls: int, repeats: int = 3) -> float:
+    """Best of ``repeats`` timings of ``calls`` calls, after a warm-up."""
+    for _ in range(calls // 10):
+        function()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            function()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best
+
+
+def gradient_step_seconds(actor: nn.Module, critic: nn.Module, batch_size: int) -> float:
+    """Forward + backward of both networks on one minibatch."""
+    observations = torch.randn(batch_size, 4)
+
+    def step() -> None:
+        (actor(observations).sum() + critic(observations).sum()).backward()
+
+    return seconds_per_call(step, 1000)
+
+
+def env_step_seconds(actor: nn.Module, critic: nn.Module, num_envs: int) -> float:
+    """One acting step: both networks' forward pass and one vector-env step."""
+    envs = gym.make_vec("CartPole-v1", num_envs, vectorization_mode="vector_entry_point")
+    observations, _ = envs.reset(seed=0)
+    state = {"observations": torch.from_numpy(observations)}
+
+    def step() -> None:
+        with torch.inference_mode():
+            actions = actor(state["observations"]).argmax(-1)
+            critic(state["observations"])
+        next_observations, *_ = envs.step(actions.numpy())
+        state["observations"] = torch.from_numpy(next_observations)
+
+    return seconds_per_call(step, 3000)
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    actor, critic = mlp(2), mlp(1)
+    print("| case | gradient step ms | env step us | floor ms per iteration | max train steps/s |")
+    print("|---|---|---|---|---|")
+    for case in CASES:
+        gradient = gradient_step_seconds(actor, critic, case.minibatch_size)
+        acting = env_step_seconds(actor, critic, case.num_envs)
+        iteration = case.gradient_steps * gradient + case.num_steps * acting
+        steps = case.num_envs * case.num_steps
+        print(
+            f"| {case.name} | {gradient * 1e3:.3f} | {acting * 1e6:.0f} | {iteration * 1e3:.1f} | "
+            f"{steps / iteration:,.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
