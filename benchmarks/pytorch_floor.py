@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import torch
 from torch import nn
+from vs_sb3 import CASES
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,14 @@ class FloorCase:
     gradient_steps: int  # epochs x minibatches per iteration
 
 
-CASES = (
-    FloorCase("cartpole_zoo", num_envs=8, num_steps=32, minibatch_size=256, gradient_steps=20),
-    FloorCase("cartpole_cleanrl", num_envs=4, num_steps=128, minibatch_size=128, gradient_steps=16),
-)
+def floor_case(name: str) -> FloorCase:
+    """The shape of vs_sb3.py's case ``name``, read from its SB3 arguments (one table for both)."""
+    case = CASES[name]
+    num_steps, minibatch_size = case.sb3["n_steps"], case.sb3["batch_size"]
+    minibatches = -(-case.num_envs * num_steps // minibatch_size)
+    return FloorCase(
+        name, case.num_envs, num_steps, minibatch_size, case.sb3["n_epochs"] * minibatches
+    )
 
 
 def mlp(outputs: int) -> nn.Sequential:
@@ -79,7 +84,9 @@ def env_step_seconds(actor: nn.Module, critic: nn.Module, num_envs: int) -> floa
         next_observations, *_ = envs.step(actions.numpy())
         state["observations"] = torch.from_numpy(next_observations)
 
-    return seconds_per_call(step, 3000)
+    seconds = seconds_per_call(step, 3000)
+    envs.close()
+    return seconds
 
 
 def main() -> None:
@@ -87,7 +94,7 @@ def main() -> None:
     actor, critic = mlp(2), mlp(1)
     print("| case | gradient step ms | env step us | floor ms per iteration | max train steps/s |")
     print("|---|---|---|---|---|")
-    for case in CASES:
+    for case in (floor_case("cartpole_zoo"), floor_case("cartpole_cleanrl")):
         gradient = gradient_step_seconds(actor, critic, case.minibatch_size)
         acting = env_step_seconds(actor, critic, case.num_envs)
         iteration = case.gradient_steps * gradient + case.num_steps * acting
