@@ -209,9 +209,8 @@ def run_rlcli(case: Case, seed: int) -> dict[str, Any]:
     """Train with rlcli's library entry point, as `rlcli train` does."""
     from hydra import compose, initialize_config_module
 
-    from rlcli.build import settings_from_config
+    from rlcli.build import settings_from_config, train
     from rlcli.config import register_configs
-    from rlcli.train import train
 
     register_configs()
     overrides = [
@@ -235,10 +234,10 @@ def run_rlcli(case: Case, seed: int) -> dict[str, Any]:
         summary = train(config, Path(run_dir))
     solved = case.threshold is not None  # throughput-only cases report no time to threshold
     return {
-        "sps": summary["sps"],
-        "solved_seconds": summary["first_solved_seconds"] if solved else None,
-        "solved_step": summary["first_solved_step"] if solved else None,
-        "final_eval": summary["final_eval_mean_return"],
+        "sps": summary.sps,
+        "solved_seconds": summary.first_solved_seconds if solved else None,
+        "solved_step": summary.first_solved_step if solved else None,
+        "final_eval": summary.final_eval_mean_return,
     }
 
 

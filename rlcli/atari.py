@@ -109,4 +109,3 @@ def make_atari_env(
     if max_episode_steps is not None:
         env = gym.wrappers.TimeLimit(env, max_episode_steps)
     return env
-

@@ -50,8 +50,7 @@ def _with_generic_env(overrides: list[str]) -> list[str]:
 def _guarded(work: Callable[[], Any], run_dir: Path | None = None) -> Any:
     """Run ``work``; user errors, interrupts and divergence become one line and an exit code."""
     from rlcli.build import discard_unfinished_run_dir
-    from rlcli.errors import UserError
-    from rlcli.train import TrainingDiverged, TrainingInterrupted
+    from rlcli.errors import TrainingDiverged, TrainingInterrupted, UserError
 
     try:
         return work()
@@ -90,7 +89,7 @@ def _train_command(arguments: list[str]) -> int:
             train = partial(run_training, cfg, run_dir)
             return _guarded(lambda: run_sweep_job(train, run_dir, job, overrides))
         summary = _guarded(lambda: run_training(cfg, run_dir), run_dir)
-        return summary["final_eval_mean_return"]
+        return summary.final_eval_mean_return
 
     sys.argv = ["rlcli train", *_with_generic_env(arguments)]
     try:

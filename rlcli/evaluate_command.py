@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from rlcli.build import find_checkpoint, settings_from_dict
+from rlcli.build.objects import make_agent
 from rlcli.checkpoint import load_checkpoint
 from rlcli.envs import env_spec, make_env, make_vector_env
 from rlcli.errors import UserError
@@ -20,7 +21,6 @@ from rlcli.networks import ActorCritic
 from rlcli.normalization import ObservationNormalizer
 from rlcli.rendering import prepare_headless_rendering
 from rlcli.settings import TrainConfig
-from rlcli.train import make_agent
 
 
 @dataclasses.dataclass

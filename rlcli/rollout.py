@@ -34,6 +34,8 @@ class Rollout:
     terminations: torch.Tensor  # [T, N] bool
     truncations: torch.Tensor  # [T, N] bool
     valid: torch.Tensor  # [T, N] bool; False on autoreset rows whose action the env ignored
+    raw_observations: torch.Tensor | None = None  # [T, N, *obs] unnormalised, when kept
+    raw_rewards: torch.Tensor | None = None  # [T, N] the env's own rewards, when kept
 
     @property
     def dones(self) -> torch.Tensor:
@@ -61,7 +63,10 @@ class RolloutCollector:
         device: torch.device,
         observation_normalizer: ObservationNormalizer | None = None,
         reward_normalizer: RewardNormalizer | None = None,
+        keep_raw_observations: bool = False,
     ) -> None:
+        """``keep_raw_observations`` also records unnormalised observations and the env's own
+        rewards (for a learned reward model and the labellers that judge its segments)."""
         self.envs = envs
         self.num_steps = num_steps
         self.device = device
@@ -83,6 +88,7 @@ class RolloutCollector:
         self._terminations = np.zeros((num_steps, num_envs), dtype=np.bool_)
         self._truncations = np.zeros((num_steps, num_envs), dtype=np.bool_)
         self._valid = np.zeros((num_steps, num_envs), dtype=np.bool_)
+        self._raw_rewards = np.zeros((num_steps, num_envs), dtype=np.float32)
         self.storage = Rollout(
             observations=torch.zeros(
                 (num_steps, num_envs, *obs_shape),
@@ -97,6 +103,9 @@ class RolloutCollector:
             truncations=torch.from_numpy(self._truncations),
             valid=torch.from_numpy(self._valid),
         )
+        if keep_raw_observations:
+            self.storage.raw_observations = torch.zeros((num_steps, num_envs, *obs_shape))
+            self.storage.raw_rewards = torch.from_numpy(self._raw_rewards)
         self.global_step = 0
         self.finished_episodes: list[Episode] = []
         self._episode_returns = np.zeros(num_envs, dtype=np.float64)
@@ -105,6 +114,7 @@ class RolloutCollector:
         self._raw_statistics = records_episode_statistics(envs)
         raw_observations, _ = envs.reset(seed=seed)
         envs.action_space.seed(seed)
+        self._next_raw_observations = raw_observations
         self._next_observations = self._prepare(raw_observations)
 
     def _prepare(self, raw_observations: np.ndarray) -> torch.Tensor:
@@ -118,9 +128,12 @@ class RolloutCollector:
         storage = self.storage
         action_space = self.envs.single_action_space
         observations = self._next_observations
+        raw_observations = self._next_raw_observations
         with torch.inference_mode():
             for step in range(self.num_steps):
                 storage.observations[step] = observations
+                if storage.raw_observations is not None:
+                    storage.raw_observations[step] = torch.as_tensor(raw_observations)
                 actions, log_probs, values = agent.act(observations)
                 storage.actions[step] = actions
                 storage.log_probs[step] = log_probs
@@ -132,6 +145,7 @@ class RolloutCollector:
                 observations = self._prepare(raw_observations)
             storage.values[self.num_steps] = agent.value(observations)
         self._next_observations = observations
+        self._next_raw_observations = raw_observations
         return storage
 
     def _record_step(
@@ -169,6 +183,7 @@ class RolloutCollector:
         self._episode_returns[dones] = 0.0
         self._episode_lengths[dones] = 0
         self._previous_dones = dones
+        self._raw_rewards[step] = rewards
         if self.reward_normalizer is not None:
             rewards = self.reward_normalizer(rewards, dones)
         self._rewards[step] = rewards
@@ -181,6 +196,9 @@ class RolloutCollector:
         return {
             "global_step": self.global_step,
             "next_observations": self._next_observations.cpu().clone(),
+            "next_raw_observations": torch.as_tensor(
+                np.asarray(self._next_raw_observations, dtype=np.float32)
+            ),
             "previous_dones": torch.from_numpy(self._previous_dones.copy()),
             "episode_returns": torch.from_numpy(self._episode_returns.copy()),
             "episode_lengths": torch.from_numpy(self._episode_lengths.copy()),
@@ -196,14 +214,29 @@ class RolloutCollector:
         if state["envs"] is not None:
             env_state.restore(self.envs, state["envs"])
             self._next_observations = state["next_observations"].to(self.device)
+            self._next_raw_observations = state["next_raw_observations"].numpy().copy()
             return True
         # Not capturable: start fresh episodes, seeded from the step so a resume is repeatable.
         raw_observations, _ = self.envs.reset(seed=seed + self.global_step)
+        self._next_raw_observations = raw_observations
         self._next_observations = self._prepare(raw_observations)
         self._episode_returns[:] = 0.0
         self._episode_lengths[:] = 0
         self._previous_dones[:] = False
         return False
+
+    @property
+    def steps_per_iteration(self) -> int:
+        """Env steps one ``collect`` takes, summed over envs."""
+        return self.num_steps * self.envs.num_envs
+
+    def drain_scalars(self) -> dict[str, float]:
+        """No collector-specific scalars (a reward-model source adds its own)."""
+        return {}
+
+    def close(self) -> None:
+        """Close the envs."""
+        self.envs.close()
 
     def drain_episodes(self) -> list[Episode]:
         """Return and forget the episodes finished since the last call."""

@@ -66,6 +66,88 @@ class EvalConfig:
 
 
 @dataclass
+class RewardModelConfig:
+    """The learned reward r(s, a): an ensemble of MLPs fitted to preferences between segments."""
+
+    hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
+    """Widths of each member's hidden layers."""
+    activation: str = "relu"
+    """One of tanh, relu, elu, gelu, silu."""
+    ensemble_size: int = 3
+    """Members; their disagreement picks the pairs to label (Christiano et al. 2017)."""
+    learning_rate: float = 1e-3
+    """Adam learning rate of every fit."""
+    weight_decay: float = 1e-4
+    """L2 penalty on the weights (keeps r from overfitting few labels)."""
+    epochs: int = 20
+    """Passes over the comparisons at every fit."""
+    batch_size: int = 64
+    """Comparisons per gradient step."""
+    validation_fraction: float = 0.2
+    """Comparisons held out to measure pair accuracy."""
+    label_noise: float = 0.1
+    """Probability that a label is random, built into the likelihood (Christiano et al.)."""
+
+
+@dataclass
+class LabellerConfig:
+    """Who answers "which segment is better": a simulated teacher from the env's true reward,
+    a labels file written by people or tools, or people in the browser (``rlcli label``)."""
+
+    kind: str = "synthetic"
+    """synthetic (from the true reward), file (a JSON Lines labels file) or human."""
+    temperature: float = 0.0
+    """Synthetic: 0 is a perfect oracle; > 0 a Boltzmann-rational teacher (B-Pref)."""
+    mistake_rate: float = 0.0
+    """Synthetic: probability that an answer is flipped."""
+    equal_threshold: float = 0.0
+    """Synthetic: true returns closer than this are labelled equal."""
+    discount: float = 1.0
+    """Synthetic: a myopic teacher weights step t of a segment by discount^(L-1-t)."""
+    labels_file: str | None = None
+    """file/human: the JSON Lines labels file (default: <run dir>/labels.jsonl)."""
+    wait_seconds: float = 60.0
+    """human: longest wait for new labels before training on with the last reward model."""
+
+
+@dataclass
+class RlhfConfig:
+    """PPO on a learned reward with a KL leash to a reference policy (off unless enabled)."""
+
+    enabled: bool = False
+    """Replace the env reward by r_hat(s, a) - beta * (log pi - log pi_ref)."""
+    reward_model: str | None = None
+    """A trained reward model (checkpoint or run directory); null starts a fresh one."""
+    reference: str | None = None
+    """The frozen reference policy pi_ref (SFT checkpoint or run directory); null: no KL term."""
+    kl_coef: float = 0.1
+    """beta, the weight of the per-step KL penalty (the initial value when adaptive)."""
+    kl_target: float | None = None
+    """Adaptive beta: steer the mean per-step KL to this value (Ziegler et al. 2019); null
+    keeps beta fixed."""
+    kl_horizon: int = 10_000
+    """Adaptive beta's horizon in env steps (K_beta of Ziegler et al.)."""
+    online: bool = True
+    """Keep labelling pairs from recent rollouts and refitting the reward model while PPO runs."""
+    label_budget: int = 500
+    """Most comparisons asked for over the run."""
+    initial_label_fraction: float = 0.25
+    """Share of the budget labelled before the first update (from the first rollout)."""
+    label_every_steps: int = 10_000
+    """Ask for new labels and refit the reward model every this many env steps."""
+    segment_length: int = 25
+    """Env steps per segment (about 1-2 s of behaviour)."""
+    candidates_per_label: int = 4
+    """Random pairs scored per label wanted; the most disputed are asked (1 = random pairs)."""
+    segment_pool: int = 2_000
+    """Most recent segments kept to draw pairs from."""
+    shuffle_labels: bool = False
+    """Control experiment: train the reward model on labels shuffled across pairs."""
+    reward_model_config: RewardModelConfig = field(default_factory=RewardModelConfig)
+    labeller: LabellerConfig = field(default_factory=LabellerConfig)
+
+
+@dataclass
 class TrainConfig:
     """Top-level config of ``rlcli train``."""
 
@@ -91,6 +173,11 @@ class TrainConfig:
     init_from: str | None = None
     """Warm start: a checkpoint or run directory whose network weights (and observation
     statistics) this new run starts from; its budget, optimizer and counters start fresh."""
+    dataset: str | None = None
+    """Demonstrations for learners that consume a dataset (algo=bc): a Minari dataset id or the
+    path of a dataset directory (as written by ``rlcli collect``)."""
+    rlhf: RlhfConfig = field(default_factory=RlhfConfig)
+    """Reinforcement learning from preferences (ppo only)."""
     tuned_for: str | None = None
     """Env id a tuned preset was written for; set only by configs/tuned/ files."""
     trial: str | None = None

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from rlcli.errors import UserError
+from rlcli.errors import TrainingDiverged, TrainingInterrupted, UserError
 from rlcli.metrics import write_json
 from rlcli.search import RunPruned
 
@@ -45,8 +45,6 @@ def finished_return(run_dir: Path, overrides: Sequence[str]) -> float | None:
 
 def _describe(error: BaseException) -> tuple[str, str]:
     """(kind, one-line message) of a job's error."""
-    from rlcli.train import TrainingDiverged
-
     if isinstance(error, UserError):
         return "user error", str(error)
     if isinstance(error, TrainingDiverged):
@@ -78,8 +76,6 @@ def run_sweep_job(
 ) -> float | None:
     """One multirun job: final_eval_mean_return, or None when it failed (recorded in failed.json)
     or was pruned (pruned.json). A job that already finished in ``run_dir`` is not run again."""
-    from rlcli.train import TrainingInterrupted
-
     try:
         finished = finished_return(run_dir, overrides)
         for stale in (FAILED_FILE, PRUNED_FILE):
@@ -87,7 +83,7 @@ def run_sweep_job(
         if finished is not None:
             log.info("job %d already finished in %s: skipped", job_num, run_dir)
             return finished
-        final_return = train()["final_eval_mean_return"]
+        final_return = train().final_eval_mean_return
         write_json(run_dir / JOB_FILE, {"job": job_num, "overrides": list(overrides)})
         return final_return
     except TrainingInterrupted:

@@ -1,16 +1,19 @@
-"""train(config, run_dir): collect, update, evaluate, checkpoint; top to bottom."""
+"""The training loop: collect, update, evaluate, checkpoint; top to bottom.
+
+Everything it works on (the learner, evaluation envs, metrics writer) is built by rlcli/build.py
+and handed in; this module only runs and records it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import math
-import random
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -19,14 +22,15 @@ import torch
 from rlcli.algos.base import Algorithm
 from rlcli.checkpoint import restore_rng_states, rng_states, save_checkpoint
 from rlcli.console import Progress
-from rlcli.envs import make_vector_env, reward_threshold
-from rlcli.errors import UserError
+from rlcli.envs import reward_threshold
+from rlcli.errors import TrainingDiverged, TrainingInterrupted, UserError
 from rlcli.evaluate import EvalResult, run_episodes
 from rlcli.metrics import MetricsWriter, write_json
 from rlcli.networks import ActorCritic
 from rlcli.normalization import ObservationNormalizer, RewardNormalizer
 from rlcli.optim import Adam
-from rlcli.rollout import RolloutCollector
+from rlcli.records import Counters, RunSummary
+from rlcli.rollout import Episode
 from rlcli.settings import TrainConfig
 
 log = logging.getLogger("rlcli")
@@ -34,18 +38,35 @@ log = logging.getLogger("rlcli")
 EVAL_SEED_OFFSET = 10_000  # evaluation envs never share seeds with training envs
 
 
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (the envs are seeded at their first reset)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+class BatchSource(Protocol):
+    """What an algorithm learns from, one batch per iteration: env rollouts or a dataset."""
 
+    global_step: int
+    steps_per_iteration: int
 
-def resolve_device(device: str) -> torch.device:
-    """Turn ``auto`` into cuda when available, else cpu."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    def collect(self, agent: ActorCritic) -> Any:
+        """The next batch for ``algo.update``."""
+        ...
+
+    def drain_episodes(self) -> list[Episode]:
+        """Training episodes finished since the last call (none for a dataset)."""
+        ...
+
+    def drain_scalars(self) -> dict[str, float]:
+        """Source-specific TensorBoard scalars of the last batch (tag -> value)."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain-data state for a checkpoint."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any], seed: int) -> bool:
+        """Continue from ``state_dict()``; False when the continuation is not exact."""
+        ...
+
+    def close(self) -> None:
+        """Release envs or files."""
+        ...
 
 
 @dataclasses.dataclass
@@ -55,53 +76,19 @@ class Learner:
     algo: Algorithm
     agent: ActorCritic
     optimizer: Adam
-    collector: RolloutCollector
+    source: BatchSource
     observation_normalizer: ObservationNormalizer | None
     reward_normalizer: RewardNormalizer | None
 
 
-def make_agent(config: TrainConfig, envs: gym.vector.VectorEnv) -> ActorCritic:
-    """The network a config describes, for the envs' observation and action spaces."""
-    return ActorCritic(
-        envs.single_observation_space,
-        envs.single_action_space,
-        config.network.hidden_sizes,
-        config.network.activation,
-        with_critic=config.algo.uses_critic,
-        orthogonal_init=config.network.orthogonal_init,
-        log_std_init=config.network.log_std_init,
-        architecture=config.network.architecture,
-    )
-
-
-def build_learner(config: TrainConfig, device: torch.device) -> Learner:
-    """Envs, network, optimizer and collector for a config (spaces come from the env)."""
-    algo: Algorithm = config.algo
-    env = config.env
-    envs = make_vector_env(env.id, env.num_envs, env.max_episode_steps, env.kwargs)
-    observation_normalizer = reward_normalizer = None
-    if env.normalize_observation:
-        observation_normalizer = ObservationNormalizer(
-            envs.single_observation_space.shape, env.clip_observation
-        )
-    if env.normalize_reward:
-        reward_normalizer = RewardNormalizer(env.num_envs, algo.gamma, env.clip_reward)
-    agent = make_agent(config, envs).to(device)
-    optimizer = Adam(agent.parameters(), algo.learning_rate, eps=algo.adam_eps)
-    collector = RolloutCollector(
-        envs, algo.num_steps, config.seed, device, observation_normalizer, reward_normalizer
-    )
-    return Learner(algo, agent, optimizer, collector, observation_normalizer, reward_normalizer)
-
-
-def checkpoint_payload(learner: Learner, config: TrainConfig, counters: dict[str, Any]) -> dict:
+def checkpoint_payload(learner: Learner, config: TrainConfig, counters: Counters) -> dict:
     """A plain dict holding all the state of a run (loads with ``weights_only=True``)."""
     return {
         "format_version": 1,
         "agent": learner.agent.state_dict(),
         "optimizer": learner.optimizer.state_dict(),
         "config": dataclasses.asdict(config),
-        "counters": dict(counters),
+        "counters": counters.as_dict(),
         "observation_normalizer": (
             learner.observation_normalizer.stats.state_dict()
             if learner.observation_normalizer
@@ -110,7 +97,7 @@ def checkpoint_payload(learner: Learner, config: TrainConfig, counters: dict[str
         "reward_normalizer": (
             learner.reward_normalizer.state_dict() if learner.reward_normalizer else None
         ),
-        "collector": learner.collector.state_dict(),
+        "collector": learner.source.state_dict(),
         "rng": rng_states(),
     }
 
@@ -135,21 +122,9 @@ def restore_learner(learner: Learner, checkpoint: dict[str, Any], seed: int) -> 
     learner.optimizer.load_state_dict(checkpoint["optimizer"])
     if learner.reward_normalizer is not None and checkpoint["reward_normalizer"] is not None:
         learner.reward_normalizer.load_state_dict(checkpoint["reward_normalizer"])
-    exact = learner.collector.load_state_dict(checkpoint["collector"], seed)
+    exact = learner.source.load_state_dict(checkpoint["collector"], seed)
     restore_rng_states(checkpoint["rng"])
     return exact
-
-
-class TrainingInterrupted(Exception):
-    """Training stopped on request (a signal) after saving a checkpoint to resume from."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class TrainingDiverged(Exception):
-    """A loss or parameter became NaN or infinite; the last good checkpoint is kept."""
 
 
 def all_finite(agent: ActorCritic, losses: dict[str, float]) -> bool:
@@ -167,56 +142,42 @@ class TrainingRun:
         self,
         config: TrainConfig,
         run_dir: Path,
-        resume: dict[str, Any] | None = None,
-        initial_weights: dict[str, Any] | None = None,
-        on_evaluation: Callable[[int, float], None] | None = None,
+        learner: Learner,
+        eval_envs: gym.vector.VectorEnv,
+        metrics: MetricsWriter,
+        counters: Counters | None = None,
+        exact_resume: bool = True,
     ) -> None:
-        """``on_evaluation(global_step, mean_return)`` is called after every evaluation (e.g. to
-        report to a hyperparameter search); an exception it raises ends the run there."""
-        self.on_evaluation = on_evaluation
         self.created = time.perf_counter()
         self.config = config
         self.run_dir = run_dir
-        seed_everything(config.seed)
-        if config.torch_threads > 0:
-            torch.set_num_threads(config.torch_threads)
-        self.learner = build_learner(config, resolve_device(config.device))
-        env = config.env
-        self.eval_envs = make_vector_env(
-            env.id, config.eval.episodes, env.max_episode_steps, env.kwargs, training=False
-        )
-        self.threshold = reward_threshold(env.id, env.reward_threshold)
-        self.steps_per_iteration = env.num_envs * self.learner.algo.num_steps
+        self.learner = learner
+        self.eval_envs = eval_envs
+        self.metrics = metrics
+        self.counters = counters or Counters()
+        self.exact_resume = exact_resume
+        self.threshold = reward_threshold(config.env.id, config.env.reward_threshold)
+        self.steps_per_iteration = learner.source.steps_per_iteration
         self.num_iterations = max(1, config.total_timesteps // self.steps_per_iteration)
-        self.counters: dict[str, Any] = {
-            "global_step": 0,
-            "iteration": 0,
-            "best_eval_mean_return": None,
-            "first_solved_step": None,
-            "first_solved_seconds": None,
-            "last_eval_step": None,
-            "training_seconds": 0.0,
-        }
+        self.on_evaluation: Callable[[int, float], None] | None = None
+        """``on_evaluation(global_step, mean_return)`` after every evaluation (e.g. a search's
+        reporter); an exception it raises ends the run there."""
         self.stop_requested: str | None = None
-        self.exact_resume = True
-        if initial_weights is not None:
-            load_weights(self.learner, initial_weights)
-        if resume is not None:
-            self.counters.update(resume["counters"])
-            self.exact_resume = restore_learner(self.learner, resume, config.seed)
-            if not self.exact_resume:
-                log.warning("%s state cannot be saved: resumed with freshly reset envs", env.id)
         self.recent_returns: deque[float] = deque(maxlen=20)
         self.evaluation: EvalResult | None = None
         self.eval_seconds = 0.0
-        self.training_started = time.perf_counter() - self.counters["training_seconds"]
-        resumed_step = self.counters["global_step"] if resume is not None else None
-        self.metrics = MetricsWriter(run_dir, dataclasses.asdict(config), resumed_step)
+        self.last_source_scalars: dict[str, float] = {}
+        self.training_started = time.perf_counter() - self.counters.training_seconds
         self.progress = Progress(self.num_iterations * self.steps_per_iteration, config.progress)
+
+    @property
+    def final_step(self) -> int:
+        """The global step at which the budget ends."""
+        return self.num_iterations * self.steps_per_iteration
 
     def save(self, name: str) -> Path:
         """Write checkpoints/<name>.pt with the full state of the run."""
-        self.counters["training_seconds"] = self.training_seconds()
+        self.counters.training_seconds = self.training_seconds()
         path = self.run_dir / "checkpoints" / f"{name}.pt"
         save_checkpoint(path, checkpoint_payload(self.learner, self.config, self.counters))
         return path
@@ -226,9 +187,10 @@ class TrainingRun:
         self.stop_requested = reason
 
     def evaluate(self) -> EvalResult:
-        """Deterministic evaluation episodes; logs eval/*, keeps best.pt, notes the solved step."""
+        """Evaluation episodes; logs eval/*, keeps best.pt, notes the solved step."""
         started = time.perf_counter()
-        step = self.counters["last_eval_step"] = self.counters["global_step"]
+        counters = self.counters
+        step = counters.last_eval_step = counters.global_step
         result = run_episodes(
             self.learner.agent,
             self.eval_envs,
@@ -238,14 +200,15 @@ class TrainingRun:
         )
         self.eval_seconds += time.perf_counter() - started
         self.metrics.scalars(result.as_scalars(), step)
-        best = self.counters["best_eval_mean_return"]
-        if best is None or result.mean_return > best:
-            self.counters["best_eval_mean_return"] = result.mean_return
+        if counters.best_eval_mean_return is None or result.mean_return > (
+            counters.best_eval_mean_return
+        ):
+            counters.best_eval_mean_return = result.mean_return
             self.save("best")
         solved = self.threshold is not None and result.mean_return >= self.threshold
-        if solved and self.counters["first_solved_step"] is None:
-            self.counters["first_solved_step"] = step
-            self.counters["first_solved_seconds"] = self.training_seconds()
+        if solved and counters.first_solved_step is None:
+            counters.first_solved_step = step
+            counters.first_solved_seconds = self.training_seconds()
         self.evaluation = result
         if self.on_evaluation is not None:
             self.on_evaluation(step, result.mean_return)
@@ -258,10 +221,10 @@ class TrainingRun:
         learning_rate = algo.learning_rate * (1.0 - fraction_done if algo.anneal_lr else 1.0)
         learner.optimizer.learning_rate = learning_rate
 
-        rollout = learner.collector.collect(learner.agent)
-        losses = algo.update(learner.agent, learner.optimizer, rollout, fraction_done)
+        batch = learner.source.collect(learner.agent)
+        losses = algo.update(learner.agent, learner.optimizer, batch, fraction_done)
 
-        global_step = learner.collector.global_step
+        global_step = learner.source.global_step
         if not all_finite(learner.agent, losses):
             latest = self.run_dir / "checkpoints" / "latest.pt"
             kept = f"last good checkpoint: {latest}" if latest.exists() else "no checkpoint yet"
@@ -269,9 +232,9 @@ class TrainingRun:
                 f"training diverged at step {global_step:,} (a loss or parameter is NaN or "
                 f"infinite); {kept}. Try a lower algo.learning_rate or algo.max_grad_norm."
             )
-        self.counters["global_step"] = global_step
-        self.counters["iteration"] = iteration
-        for episode in learner.collector.drain_episodes():
+        self.counters.global_step = global_step
+        self.counters.iteration = iteration
+        for episode in learner.source.drain_episodes():
             self.recent_returns.append(episode.episode_return)
             self.metrics.scalars(
                 {
@@ -281,28 +244,30 @@ class TrainingRun:
                 episode.global_step,
             )
         extra = {"charts/learning_rate": learning_rate, "charts/SPS": self.sps()}
-        self.metrics.scalars({**losses, **extra}, global_step)
+        source_scalars = learner.source.drain_scalars()
+        self.last_source_scalars.update(source_scalars)
+        self.metrics.scalars({**losses, **source_scalars, **extra}, global_step)
 
     def training_seconds(self) -> float:
         """Seconds spent training so far, evaluation excluded."""
         return time.perf_counter() - self.training_started - self.eval_seconds
 
     def sps(self) -> float:
-        """Training env steps per second so far, evaluation time excluded."""
-        return self.counters["global_step"] / max(self.training_seconds(), 1e-9)
+        """Training steps per second so far, evaluation time excluded."""
+        return self.counters.global_step / max(self.training_seconds(), 1e-9)
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> RunSummary:
         """Train for the budget (or until solved); returns the summary."""
         config = self.config
         every_eval, every_checkpoint = config.eval.every_steps, config.checkpoint_every_steps
         try:
-            for iteration in range(self.counters["iteration"] + 1, self.num_iterations + 1):
+            for iteration in range(self.counters.iteration + 1, self.num_iterations + 1):
                 self.iterate(iteration)
-                step = self.counters["global_step"]
+                step = self.counters.global_step
                 previous = step - self.steps_per_iteration
                 if every_eval and step // every_eval > previous // every_eval:
                     self.evaluate()
-                    if config.stop_when_solved and self.counters["first_solved_step"] is not None:
+                    if config.stop_when_solved and self.counters.first_solved_step is not None:
                         break
                 if every_checkpoint and step // every_checkpoint > previous // every_checkpoint:
                     self.save("latest")
@@ -325,53 +290,38 @@ class TrainingRun:
         """Flush metrics and close envs (also on interruption or divergence)."""
         self.progress.close()
         self.metrics.close()
-        self.learner.collector.envs.close()
+        self.learner.source.close()
         self.eval_envs.close()
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> RunSummary:
         """Final evaluation and checkpoint, summary.json, and closing everything."""
         sps = self.sps()
-        if (
-            self.counters["last_eval_step"] != self.counters["global_step"]
-            or self.evaluation is None
-        ):
+        counters = self.counters
+        if counters.last_eval_step != counters.global_step or self.evaluation is None:
             self.evaluate()
         assert self.evaluation is not None
         self.save("final")
-        summary = {
-            "algo": self.learner.algo.name,
-            "env_id": self.config.env.id,
-            "seed": self.config.seed,
-            "global_step": self.counters["global_step"],
-            "iterations": self.counters["iteration"],
-            "wall_seconds": time.perf_counter() - self.created,
-            "sps": sps,
-            "final_eval_mean_return": self.evaluation.mean_return,
-            "final_eval_std_return": self.evaluation.std_return,
-            "final_eval_returns": self.evaluation.returns,
-            "best_eval_mean_return": self.counters["best_eval_mean_return"],
-            "first_solved_step": self.counters["first_solved_step"],
-            "first_solved_seconds": self.counters["first_solved_seconds"],
-            "reward_threshold": self.threshold,
-            "exact_resume": self.exact_resume,
-        }
-        self.progress.update(
-            summary["global_step"], sps, None, summary["final_eval_mean_return"], True
+        summary = RunSummary(
+            algo=self.learner.algo.name,
+            env_id=self.config.env.id,
+            seed=self.config.seed,
+            global_step=counters.global_step,
+            iterations=counters.iteration,
+            wall_seconds=time.perf_counter() - self.created,
+            sps=sps,
+            final_eval_mean_return=self.evaluation.mean_return,
+            final_eval_std_return=self.evaluation.std_return,
+            final_eval_returns=self.evaluation.returns,
+            best_eval_mean_return=counters.best_eval_mean_return,
+            first_solved_step=counters.first_solved_step,
+            first_solved_seconds=counters.first_solved_seconds,
+            reward_threshold=self.threshold,
+            exact_resume=self.exact_resume,
+            extra={
+                f"final_{tag.replace('/', '_')}": v for tag, v in self.last_source_scalars.items()
+            },
         )
+        self.progress.update(summary.global_step, sps, None, summary.final_eval_mean_return, True)
         self.close()
-        write_json(self.run_dir / "summary.json", summary)
+        write_json(self.run_dir / "summary.json", summary.as_dict())
         return summary
-
-
-def train(
-    config: TrainConfig,
-    run_dir: Path,
-    resume: dict[str, Any] | None = None,
-    initial_weights: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Train one agent into ``run_dir``; returns the summary also written to summary.json.
-
-    ``resume`` (a checkpoint of this run) continues it exactly; ``initial_weights`` (a checkpoint
-    of any run with the same network) only starts from its weights.
-    """
-    return TrainingRun(config, run_dir, resume, initial_weights).run()

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
 from rlcli.networks import ActorCritic
 from rlcli.optim import Adam
-from rlcli.rollout import Rollout
 
 
 class Algorithm(Protocol):
-    """An on-policy algorithm: how much to collect per iteration and how to learn from it."""
+    """A learner of a policy: what it consumes, its own range rules, and how it learns."""
 
+    consumes: ClassVar[str]
+    """What the loop must feed ``update``: ``rollouts`` (env rollouts from the current policy)
+    or ``demonstrations`` (a dataset of expert steps)."""
     name: str
-    num_steps: int
     learning_rate: float
     anneal_lr: bool
     adam_eps: float
@@ -25,14 +26,18 @@ class Algorithm(Protocol):
         """Whether the network needs a value head."""
         ...
 
+    def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
+        """(is valid, message naming the value and what is valid) for this algorithm's values."""
+        ...
+
     def update(
         self,
         agent: ActorCritic,
         optimizer: Adam,
-        rollout: Rollout,
+        batch: Any,
         progress: float,
     ) -> dict[str, float]:
-        """Learn from one rollout; ``progress`` in [0, 1) is the fraction of the budget used.
+        """Learn from one batch; ``progress`` in [0, 1) is the fraction of the budget used.
 
         Returns the loss statistics to log, keyed by TensorBoard tag.
         """
@@ -42,6 +47,8 @@ class Algorithm(Protocol):
 @dataclass
 class OnPolicyHyperparameters:
     """Hyperparameters shared by every on-policy algorithm here (declared once)."""
+
+    consumes: ClassVar[str] = "rollouts"
 
     name: str = "?"
     """Algorithm name; fixed by each algorithm's config."""
@@ -61,3 +68,7 @@ class OnPolicyHyperparameters:
     """Value loss coefficient (when there is a critic)."""
     max_grad_norm: float | None = 0.5
     """Clip the global gradient norm to this value; null disables clipping."""
+
+    def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
+        """Rules every on-policy algorithm shares."""
+        return [(self.num_steps >= 1, f"algo.num_steps={self.num_steps} must be >= 1")]

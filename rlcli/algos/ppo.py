@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import torch
 
@@ -21,18 +21,34 @@ from rlcli.returns import gae
 from rlcli.rollout import Rollout
 
 
-def minibatches(
-    batch: dict[str, torch.Tensor], minibatch_size: int
-) -> Iterator[dict[str, torch.Tensor]]:
+@dataclass
+class PPOBatch:
+    """The valid steps of one rollout, flattened: what PPO's epochs iterate over."""
+
+    observations: torch.Tensor  # [B, *obs]
+    actions: torch.Tensor  # [B] or [B, A]
+    old_log_probs: torch.Tensor  # [B]
+    old_values: torch.Tensor  # [B]
+    advantages: torch.Tensor  # [B]
+    returns: torch.Tensor  # [B]
+
+    def __len__(self) -> int:
+        return self.advantages.shape[0]
+
+    def select(self, indices: torch.Tensor) -> PPOBatch:
+        """The rows at ``indices``."""
+        return PPOBatch(*(getattr(self, f.name)[indices] for f in fields(self)))
+
+
+def minibatches(batch: PPOBatch, minibatch_size: int) -> Iterator[PPOBatch]:
     """Shuffle the batch into minibatches; a single full-batch minibatch needs no shuffle."""
-    batch_size = batch["advantages"].shape[0]
+    batch_size = len(batch)
     if minibatch_size >= batch_size:
         yield batch
         return
-    order = torch.randperm(batch_size, device=batch["advantages"].device)
+    order = torch.randperm(batch_size, device=batch.advantages.device)
     for start in range(0, batch_size, minibatch_size):
-        indices = order[start : start + minibatch_size]
-        yield {key: values[indices] for key, values in batch.items()}
+        yield batch.select(order[start : start + minibatch_size])
 
 
 @dataclass
@@ -64,6 +80,20 @@ class PPO(OnPolicyHyperparameters):
         """PPO always learns a value function."""
         return True
 
+    def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
+        """PPO's own rules on top of the shared on-policy ones."""
+        batch = num_envs * self.num_steps
+        return super().range_checks(num_envs) + [
+            (self.clip_coef > 0, f"algo.clip_coef={self.clip_coef} must be > 0"),
+            (0 <= self.gae_lambda <= 1, f"algo.gae_lambda={self.gae_lambda} must be in [0, 1]"),
+            (self.update_epochs >= 1, f"algo.update_epochs={self.update_epochs} must be >= 1"),
+            (
+                self.num_minibatches >= 1 and batch % self.num_minibatches == 0,
+                f"algo.num_minibatches={self.num_minibatches} must be >= 1 and divide the batch "
+                f"(env.num_envs * algo.num_steps = {batch})",
+            ),
+        ]
+
     def update(
         self,
         agent: ActorCritic,
@@ -82,49 +112,47 @@ class PPO(OnPolicyHyperparameters):
         )
         returns = advantages + rollout.values[:-1]
         valid = rollout.valid.flatten()
-        batch = {
-            "observations": rollout.observations.flatten(0, 1)[valid],
-            "actions": rollout.actions.flatten(0, 1)[valid],
-            "old_log_probs": rollout.log_probs.flatten()[valid],
-            "old_values": rollout.values[:-1].flatten()[valid],
-            "advantages": advantages.flatten()[valid],
-            "returns": returns.flatten()[valid],
-        }
+        batch = PPOBatch(
+            observations=rollout.observations.flatten(0, 1)[valid],
+            actions=rollout.actions.flatten(0, 1)[valid],
+            old_log_probs=rollout.log_probs.flatten()[valid],
+            old_values=rollout.values[:-1].flatten()[valid],
+            advantages=advantages.flatten()[valid],
+            returns=returns.flatten()[valid],
+        )
         clip = self.clip_coef * (1.0 - progress) if self.anneal_clip else self.clip_coef
         stats = self._epochs(agent, optimizer, batch, clip)
-        stats["losses/explained_variance"] = explained_variance(
-            batch["old_values"], batch["returns"]
-        )
+        stats["losses/explained_variance"] = explained_variance(batch.old_values, batch.returns)
         return stats
 
     def _epochs(
         self,
         agent: ActorCritic,
         optimizer: Adam,
-        batch: dict[str, torch.Tensor],
+        batch: PPOBatch,
         clip: float,
     ) -> dict[str, float]:
-        batch_size = batch["advantages"].shape[0]
+        batch_size = len(batch)
         minibatch_size = max(1, -(-batch_size // self.num_minibatches))
         full_batch = minibatch_size >= batch_size
         if self.normalize_advantage and full_batch:  # the same minibatch every epoch: once
-            batch = {**batch, "advantages": normalize(batch["advantages"])}
+            batch = replace(batch, advantages=normalize(batch.advantages))
         clip_fractions = []
         for _ in range(self.update_epochs):
             for minibatch in minibatches(batch, minibatch_size):
                 log_probs, entropy, values = agent.evaluate_actions(
-                    minibatch["observations"], minibatch["actions"]
+                    minibatch.observations, minibatch.actions
                 )
-                advantages = minibatch["advantages"]
+                advantages = minibatch.advantages
                 if self.normalize_advantage and not full_batch:
                     advantages = normalize(advantages)
                 policy_loss, approx_kl, clip_fraction = clipped_surrogate_loss(
-                    log_probs, minibatch["old_log_probs"], advantages, clip
+                    log_probs, minibatch.old_log_probs, advantages, clip
                 )
                 critic_loss = value_loss(
                     values,
-                    minibatch["returns"],
-                    minibatch["old_values"],
+                    minibatch.returns,
+                    minibatch.old_values,
                     clip if self.clip_vloss else None,
                 )
                 entropy_mean = entropy.mean()

@@ -10,9 +10,9 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 
 import rlcli
 from rlcli.algos import ALGORITHMS
+from rlcli.build.objects import build_learner
 from rlcli.cli import _with_generic_env
 from rlcli.errors import UserError
-from rlcli.train import build_learner
 
 CONFIGS = Path(rlcli.__file__).parent.parent / "configs"
 if not CONFIGS.is_dir():  # installed non-editable: configs ship inside the package
@@ -49,7 +49,7 @@ def test_every_preset_composes_and_builds(settings, algo, env, network):
     learner = build_learner(config, torch.device("cpu"))
     assert (learner.agent.critic is not None) == config.algo.uses_critic
     assert (learner.agent.encoder is not None) == (env in ATARI_ENVS)
-    learner.collector.envs.close()
+    learner.source.close()
 
 
 def test_the_cnn_preset_refuses_vector_observations(settings):

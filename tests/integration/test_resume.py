@@ -13,11 +13,12 @@ import torch
 from extras import needs_extra
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from rlcli.build import settings_from_dict
+from rlcli.build import settings_from_dict, train
+from rlcli.build.objects import build_training_run
 from rlcli.checkpoint import load_checkpoint
-from rlcli.errors import UserError
+from rlcli.errors import TrainingDiverged, TrainingInterrupted, UserError
 from rlcli.signals import stop_on_signals
-from rlcli.train import TrainingDiverged, TrainingInterrupted, TrainingRun, train
+from rlcli.train import TrainingRun
 
 SHORT = ["env.num_envs=2", "algo.num_steps=64", "eval.every_steps=256", "eval.episodes=2"]
 
@@ -53,7 +54,7 @@ def stop_after(run: TrainingRun, step: int) -> None:
 
     def iterate_then_maybe_stop(iteration: int) -> None:
         iterate(iteration)
-        if run.counters["global_step"] >= step:
+        if run.counters.global_step >= step:
             run.request_stop("SIGINT")
 
     run.iterate = iterate_then_maybe_stop
@@ -64,18 +65,20 @@ def test_stop_and_resume_is_bit_identical_to_one_run(settings, tmp_path, algo, o
     config = settings(f"algo={algo}", *overrides, *SHORT, "total_timesteps=1536", "seed=3")
     whole = train(config, tmp_path / "whole")
 
-    run = TrainingRun(config, tmp_path / "split")
+    run = build_training_run(config, tmp_path / "split")
     stop_after(run, 640)
     with pytest.raises(TrainingInterrupted, match="resume with: rlcli train resume="):
         run.run()
     checkpoint = load_checkpoint(tmp_path / "split" / "checkpoints" / "latest.pt")
     assert checkpoint["counters"]["global_step"] == 640
-    resumed = TrainingRun(settings_from_dict(checkpoint["config"]), tmp_path / "split", checkpoint)
+    resumed = build_training_run(
+        settings_from_dict(checkpoint["config"]), tmp_path / "split", checkpoint
+    )
     split = resumed.run()
 
-    assert split["global_step"] == whole["global_step"] == 1536
-    assert split["final_eval_returns"] == whole["final_eval_returns"]
-    assert split["exact_resume"] is True
+    assert split.global_step == whole.global_step == 1536
+    assert split.final_eval_returns == whole.final_eval_returns
+    assert split.exact_resume is True
     final = [
         torch.load(d / "checkpoints" / "final.pt", weights_only=True)
         for d in (tmp_path / "whole", tmp_path / "split")
@@ -96,30 +99,30 @@ def test_resume_of_an_env_without_savable_state_resets_envs(settings, tmp_path):
         "algo.num_minibatches=4",
         "total_timesteps=256",
     )
-    run = TrainingRun(config, tmp_path)
+    run = build_training_run(config, tmp_path)
     stop_after(run, 64)
     with pytest.raises(TrainingInterrupted):
         run.run()
     checkpoint = load_checkpoint(tmp_path / "checkpoints" / "latest.pt")
     assert checkpoint["collector"]["envs"] is None
-    summary = TrainingRun(config, tmp_path, resume=checkpoint).run()
-    assert summary["global_step"] == 256 and summary["exact_resume"] is False
+    summary = build_training_run(config, tmp_path, resume=checkpoint).run()
+    assert summary.global_step == 256 and summary.exact_resume is False
 
 
 def test_init_from_starts_a_new_run_from_saved_weights(settings, tmp_path):
     first = settings(*SHORT, "total_timesteps=256")
     train(first, tmp_path / "first")
     saved = load_checkpoint(tmp_path / "first" / "checkpoints" / "final.pt")
-    second = TrainingRun(
+    second = build_training_run(
         settings(*SHORT, "total_timesteps=256", "seed=9"),
         tmp_path / "second",
         initial_weights=saved,
     )
     for key, value in second.learner.agent.state_dict().items():
         assert torch.equal(value, saved["agent"][key])
-    assert second.counters["global_step"] == 0
+    assert second.counters.global_step == 0
     with pytest.raises(UserError, match="checkpoint network does not match"):
-        TrainingRun(
+        build_training_run(
             settings(*SHORT, "network=small", "total_timesteps=256"),
             tmp_path / "third",
             initial_weights=saved,
@@ -128,12 +131,12 @@ def test_init_from_starts_a_new_run_from_saved_weights(settings, tmp_path):
 
 def test_divergence_stops_with_the_step_and_keeps_the_last_good_checkpoint(settings, tmp_path):
     config = settings(*SHORT, "total_timesteps=2048", "checkpoint_every_steps=256")
-    run = TrainingRun(config, tmp_path)
+    run = build_training_run(config, tmp_path)
     update = run.learner.algo.update
 
     def poisoned_update(agent, optimizer, rollout, progress):
         stats = update(agent, optimizer, rollout, progress)
-        if run.counters["global_step"] >= 512:
+        if run.counters.global_step >= 512:
             with torch.no_grad():
                 next(agent.parameters()).fill_(float("nan"))
         return stats

@@ -11,8 +11,8 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rlcli.algos import ALGORITHMS
+from rlcli.build import train
 from rlcli.metrics import METRIC_TAGS
-from rlcli.train import train
 
 SHORT = ["env.num_envs=2", "algo.num_steps=64", "total_timesteps=768", "eval.every_steps=256"]
 SUMMARY_KEYS = {
@@ -44,9 +44,9 @@ def test_train_writes_events_checkpoints_and_summary(settings, tmp_path, algo, e
     config = settings(f"algo={algo}", f"env={env}", *SHORT, *extra)
     summary = train(config, tmp_path)
 
-    assert set(summary) >= SUMMARY_KEYS
-    assert json.loads((tmp_path / "summary.json").read_text()) == summary
-    assert summary["global_step"] == 768 and summary["algo"] == algo
+    assert set(summary.as_dict()) >= SUMMARY_KEYS
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary.as_dict()
+    assert summary.global_step == 768 and summary.algo == algo
 
     logged = scalars(tmp_path)
     expected = {
@@ -65,7 +65,7 @@ def test_train_writes_events_checkpoints_and_summary(settings, tmp_path, algo, e
     assert expected <= set(logged)
     assert set(logged) <= set(METRIC_TAGS), "every logged tag is documented in METRIC_TAGS"
     assert [step for step, _ in logged["eval/mean_return"]] == [256, 512, 768]
-    assert logged["eval/mean_return"][-1][1] == pytest.approx(summary["final_eval_mean_return"])
+    assert logged["eval/mean_return"][-1][1] == pytest.approx(summary.final_eval_mean_return)
 
     for name in ("best.pt", "final.pt"):
         checkpoint = torch.load(tmp_path / "checkpoints" / name, weights_only=True)
@@ -109,7 +109,7 @@ def test_same_seed_gives_identical_scalars_and_parameters(settings, tmp_path, al
 def test_stop_when_solved_stops_at_the_threshold(settings, tmp_path):
     config = settings(*SHORT, "env.reward_threshold=1", "stop_when_solved=true")
     summary = train(config, tmp_path)
-    assert summary["first_solved_step"] == 256 and summary["global_step"] == 256
+    assert summary.first_solved_step == 256 and summary.global_step == 256
 
 
 def run_cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:

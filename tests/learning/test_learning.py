@@ -6,7 +6,7 @@ evaluation whose mean reaches the threshold; the test asserts that happened with
 
 import pytest
 
-from rlcli.train import train
+from rlcli.build import train
 
 CASES = [
     # algo, env, threshold, budget (env steps), evaluation interval
@@ -32,9 +32,9 @@ def test_preset_reaches_threshold_within_budget(
         "eval.episodes=10",
     )
     summary = train(config, tmp_path)
-    assert summary["first_solved_step"] is not None, (
-        f"{algo} {env} best evaluation {summary['best_eval_mean_return']:.1f} < {threshold} "
-        f"after {summary['global_step']} steps"
+    assert summary.first_solved_step is not None, (
+        f"{algo} {env} best evaluation {summary.best_eval_mean_return:.1f} < {threshold} "
+        f"after {summary.global_step} steps"
     )
-    assert summary["first_solved_step"] <= budget
-    assert summary["final_eval_mean_return"] >= threshold
+    assert summary.first_solved_step <= budget
+    assert summary.final_eval_mean_return >= threshold

@@ -1,8 +1,7 @@
-"""Composition root: the only place that turns configs and checkpoints into typed settings."""
+"""Composed config (or a checkpoint's saved config) -> validated typed settings."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,6 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rlcli.algos import ALGORITHMS
-from rlcli.checkpoint import load_checkpoint
 from rlcli.errors import UserError
 from rlcli.settings import TrainConfig
 
@@ -18,24 +16,18 @@ CHECKPOINT_PREFERENCE = ("final", "latest", "best")
 
 
 def _range_checks(config: TrainConfig) -> list[tuple[bool, str]]:
-    """(is valid, message naming the value and what is valid) for every range rule."""
+    """(is valid, message naming the value and what is valid) for every range rule; the
+    algorithm adds its own (``algo.range_checks``)."""
     algo, env, network = config.algo, config.env, config.network
-    batch = env.num_envs * algo.num_steps
     checks = [
         (algo.learning_rate > 0, f"algo.learning_rate={algo.learning_rate} must be > 0"),
         (0 < algo.gamma <= 1, f"algo.gamma={algo.gamma} must be in (0, 1]"),
         (env.num_envs >= 1, f"env.num_envs={env.num_envs} must be >= 1"),
-        (algo.num_steps >= 1, f"algo.num_steps={algo.num_steps} must be >= 1"),
         (
             (len(network.hidden_sizes) > 0 or network.architecture == "cnn")
             and all(size > 0 for size in network.hidden_sizes),
             f"network.hidden_sizes={network.hidden_sizes} must be a non-empty list of positive "
             "widths, e.g. [64,64] (empty only with network.architecture=cnn)",
-        ),
-        (
-            config.total_timesteps >= batch,
-            f"total_timesteps={config.total_timesteps} is less than one rollout "
-            f"(env.num_envs * algo.num_steps = {batch})",
         ),
         (config.eval.episodes >= 1, f"eval.episodes={config.eval.episodes} must be >= 1"),
         (
@@ -47,18 +39,16 @@ def _range_checks(config: TrainConfig) -> list[tuple[bool, str]]:
             f"algo.max_grad_norm={algo.max_grad_norm} must be > 0 or null",
         ),
     ]
-    if algo.name == "ppo":
-        checks += [
-            (algo.clip_coef > 0, f"algo.clip_coef={algo.clip_coef} must be > 0"),
-            (0 <= algo.gae_lambda <= 1, f"algo.gae_lambda={algo.gae_lambda} must be in [0, 1]"),
-            (algo.update_epochs >= 1, f"algo.update_epochs={algo.update_epochs} must be >= 1"),
+    if algo.consumes == "rollouts":
+        batch = env.num_envs * algo.num_steps
+        checks.append(
             (
-                algo.num_minibatches >= 1 and batch % algo.num_minibatches == 0,
-                f"algo.num_minibatches={algo.num_minibatches} must be >= 1 and divide the batch "
+                config.total_timesteps >= batch,
+                f"total_timesteps={config.total_timesteps} is less than one rollout "
                 f"(env.num_envs * algo.num_steps = {batch})",
-            ),
-        ]
-    return checks
+            )
+        )
+    return checks + algo.range_checks(env.num_envs)
 
 
 def validate(config: TrainConfig) -> None:
@@ -114,51 +104,3 @@ def find_checkpoint(path: Path, preference: tuple[str, ...] = CHECKPOINT_PREFERE
             return candidate
     names = ", ".join(f"checkpoints/{name}.pt" for name in preference)
     raise UserError(f"{str(path)!r} is not an rlcli run directory: it has none of {names}")
-
-
-def discard_unfinished_run_dir(run_dir: Path) -> None:
-    """Remove a run directory this invocation created if it holds no checkpoint or summary."""
-    written = (run_dir / "checkpoints").exists() or (run_dir / "summary.json").exists()
-    if run_dir.is_dir() and not written:
-        shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def run_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Build the settings from ``cfg`` and train into ``run_dir`` (warm-starting if asked)."""
-    from rlcli.train import TrainingRun  # deferred: keeps `rlcli --help` and config errors fast
-
-    config = settings_from_config(cfg)
-    initial_weights = None
-    if config.init_from is not None:
-        initial_weights = load_checkpoint(find_checkpoint(Path(config.init_from)))
-    training_run = TrainingRun(config, run_dir, initial_weights=initial_weights)
-    if config.trial is not None:  # a job of an Optuna search: report evaluations, maybe prune
-        from rlcli.search import trial_reporter
-
-        final_step = training_run.num_iterations * training_run.steps_per_iteration
-        training_run.on_evaluation = trial_reporter(config.trial, final_step)
-    return _run_stoppable(training_run)
-
-
-def resume_training(run_dir: Path) -> dict[str, Any]:
-    """Continue the run in ``run_dir`` from its latest checkpoint, with its saved config."""
-    from rlcli.train import TrainingRun
-
-    if (run_dir / "summary.json").is_file() and not _newer_latest(run_dir):
-        raise UserError(f"run {str(run_dir)!r} already finished (summary.json); nothing to resume")
-    checkpoint = load_checkpoint(find_checkpoint(run_dir, ("latest",)))
-    config = settings_from_dict(checkpoint["config"])
-    return _run_stoppable(TrainingRun(config, run_dir, resume=checkpoint))
-
-
-def _newer_latest(run_dir: Path) -> bool:
-    latest = run_dir / "checkpoints" / "latest.pt"
-    return latest.is_file() and latest.stat().st_mtime > (run_dir / "summary.json").stat().st_mtime
-
-
-def _run_stoppable(training_run: Any) -> dict[str, Any]:
-    """Run with SIGINT/SIGTERM asking for a checkpoint and a clean stop; a second one exits."""
-    from rlcli.signals import stop_on_signals
-
-    with stop_on_signals(training_run.request_stop):
-        return training_run.run()

@@ -1,0 +1,100 @@
+"""Composition root: the only place that turns configs and checkpoints into objects and runs.
+
+``settings`` turns a composed config into validated typed settings; ``objects`` builds what a run
+works on; the functions here start, warm-start and resume runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from rlcli.build.settings import (
+    CHECKPOINT_PREFERENCE,
+    find_checkpoint,
+    settings_from_config,
+    settings_from_dict,
+    validate,
+)
+from rlcli.checkpoint import load_checkpoint
+from rlcli.errors import UserError
+from rlcli.records import RunSummary
+from rlcli.settings import TrainConfig
+
+__all__ = [
+    "CHECKPOINT_PREFERENCE",
+    "discard_unfinished_run_dir",
+    "find_checkpoint",
+    "resume_training",
+    "run_training",
+    "settings_from_config",
+    "settings_from_dict",
+    "train",
+    "validate",
+]
+
+
+def train(
+    config: TrainConfig,
+    run_dir: Path,
+    resume: dict[str, Any] | None = None,
+    initial_weights: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Train one agent into ``run_dir``; returns the summary also written to summary.json.
+
+    ``resume`` (a checkpoint of this run) continues it exactly; ``initial_weights`` (a checkpoint
+    of any run with the same network) only starts from its weights.
+    """
+    from rlcli.build.objects import build_training_run
+
+    return build_training_run(config, run_dir, resume, initial_weights).run()
+
+
+def discard_unfinished_run_dir(run_dir: Path) -> None:
+    """Remove a run directory this invocation created if it holds no checkpoint or summary."""
+    written = (run_dir / "checkpoints").exists() or (run_dir / "summary.json").exists()
+    if run_dir.is_dir() and not written:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def run_training(cfg: DictConfig, run_dir: Path) -> RunSummary:
+    """Build the settings from ``cfg`` and train into ``run_dir`` (warm-starting if asked)."""
+    from rlcli.build.objects import build_training_run  # deferred: keeps config errors fast
+
+    config = settings_from_config(cfg)
+    initial_weights = None
+    if config.init_from is not None:
+        initial_weights = load_checkpoint(find_checkpoint(Path(config.init_from)))
+    training_run = build_training_run(config, run_dir, initial_weights=initial_weights)
+    if config.trial is not None:  # a job of an Optuna search: report evaluations, maybe prune
+        from rlcli.search import trial_reporter
+
+        training_run.on_evaluation = trial_reporter(config.trial, training_run.final_step)
+    return _run_stoppable(training_run)
+
+
+def resume_training(run_dir: Path) -> RunSummary:
+    """Continue the run in ``run_dir`` from its latest checkpoint, with its saved config."""
+    from rlcli.build.objects import build_training_run
+
+    if (run_dir / "summary.json").is_file() and not _newer_latest(run_dir):
+        raise UserError(f"run {str(run_dir)!r} already finished (summary.json); nothing to resume")
+    checkpoint = load_checkpoint(find_checkpoint(run_dir, ("latest",)))
+    config = settings_from_dict(checkpoint["config"])
+    return _run_stoppable(build_training_run(config, run_dir, resume=checkpoint))
+
+
+def _newer_latest(run_dir: Path) -> bool:
+    latest = run_dir / "checkpoints" / "latest.pt"
+    return latest.is_file() and latest.stat().st_mtime > (run_dir / "summary.json").stat().st_mtime
+
+
+def _run_stoppable(training_run: Any) -> RunSummary:
+    """Run with SIGINT/SIGTERM asking for a checkpoint and a clean stop; a second one exits."""
+    from rlcli.signals import stop_on_signals
+
+    with stop_on_signals(training_run.request_stop):
+        return training_run.run()

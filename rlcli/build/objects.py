@@ -1,0 +1,132 @@
+"""Typed settings -> the objects of a run: envs, network, optimizer, batch source, writer."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlcli.algos.base import Algorithm
+from rlcli.envs import make_vector_env
+from rlcli.metrics import MetricsWriter
+from rlcli.networks import ActorCritic
+from rlcli.normalization import ObservationNormalizer, RewardNormalizer
+from rlcli.optim import Adam
+from rlcli.records import Counters
+from rlcli.rollout import RolloutCollector
+from rlcli.settings import TrainConfig
+from rlcli.train import BatchSource, Learner, TrainingRun, load_weights, restore_learner
+
+log = logging.getLogger("rlcli")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (the envs are seeded at their first reset)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str) -> torch.device:
+    """Turn ``auto`` into cuda when available, else cpu."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def make_agent(config: TrainConfig, envs: gym.vector.VectorEnv | gym.Env) -> ActorCritic:
+    """The network a config describes, for the envs' observation and action spaces."""
+    observation_space = getattr(envs, "single_observation_space", envs.observation_space)
+    action_space = getattr(envs, "single_action_space", envs.action_space)
+    return ActorCritic(
+        observation_space,
+        action_space,
+        config.network.hidden_sizes,
+        config.network.activation,
+        with_critic=config.algo.uses_critic,
+        orthogonal_init=config.network.orthogonal_init,
+        log_std_init=config.network.log_std_init,
+        architecture=config.network.architecture,
+    )
+
+
+def build_source(
+    config: TrainConfig,
+    envs: gym.vector.VectorEnv,
+    device: torch.device,
+    observation_normalizer: ObservationNormalizer | None,
+    reward_normalizer: RewardNormalizer | None,
+) -> BatchSource:
+    """What the algorithm consumes: env rollouts (optionally rewarded by a learned model) or a
+    dataset of demonstrations."""
+    algo: Algorithm = config.algo
+    if algo.consumes == "demonstrations":
+        from rlcli.demonstrations import DemonstrationSource
+
+        return DemonstrationSource.from_config(config, envs, device)
+    collector = RolloutCollector(
+        envs,
+        algo.num_steps,
+        config.seed,
+        device,
+        observation_normalizer,
+        reward_normalizer,
+        keep_raw_observations=config.rlhf.enabled,
+    )
+    if config.rlhf.enabled:
+        from rlcli.rlhf.source import build_preference_source
+
+        return build_preference_source(config, collector, device)
+    return collector
+
+
+def build_learner(config: TrainConfig, device: torch.device) -> Learner:
+    """Envs, network, optimizer and batch source for a config (spaces come from the env)."""
+    algo: Algorithm = config.algo
+    env = config.env
+    envs = make_vector_env(env.id, env.num_envs, env.max_episode_steps, env.kwargs)
+    observation_normalizer = reward_normalizer = None
+    if env.normalize_observation:
+        observation_normalizer = ObservationNormalizer(
+            envs.single_observation_space.shape, env.clip_observation
+        )
+    if env.normalize_reward:
+        reward_normalizer = RewardNormalizer(env.num_envs, algo.gamma, env.clip_reward)
+    agent = make_agent(config, envs).to(device)
+    optimizer = Adam(agent.parameters(), algo.learning_rate, eps=algo.adam_eps)
+    source = build_source(config, envs, device, observation_normalizer, reward_normalizer)
+    return Learner(algo, agent, optimizer, source, observation_normalizer, reward_normalizer)
+
+
+def build_training_run(
+    config: TrainConfig,
+    run_dir: Path,
+    resume: dict[str, Any] | None = None,
+    initial_weights: dict[str, Any] | None = None,
+) -> TrainingRun:
+    """A ready-to-run TrainingRun: fresh, warm-started from ``initial_weights``, or resumed."""
+    seed_everything(config.seed)
+    if config.torch_threads > 0:
+        torch.set_num_threads(config.torch_threads)
+    learner = build_learner(config, resolve_device(config.device))
+    env = config.env
+    eval_envs = make_vector_env(
+        env.id, config.eval.episodes, env.max_episode_steps, env.kwargs, training=False
+    )
+    counters, exact_resume = Counters(), True
+    if initial_weights is not None:
+        load_weights(learner, initial_weights)
+    if resume is not None:
+        counters = Counters.from_dict(resume["counters"])
+        exact_resume = restore_learner(learner, resume, config.seed)
+        if not exact_resume:
+            log.warning("%s state cannot be saved: resumed with freshly reset envs", env.id)
+    resumed_step = counters.global_step if resume is not None else None
+    metrics = MetricsWriter(run_dir, dataclasses.asdict(config), resumed_step)
+    return TrainingRun(config, run_dir, learner, eval_envs, metrics, counters, exact_resume)

@@ -1,0 +1,1 @@
+"""Learning from preferences: segments, labellers, reward models, the KL leash."""
