@@ -218,6 +218,17 @@ def test_sweep_job_records_a_bug_with_its_traceback_and_a_pruned_run(tmp_path):
     assert "holds a finished job of other overrides (seed=2)" in error
 
 
+def test_env_id_in_a_multirun_selects_the_generic_env_preset(tmp_path):
+    # Regression (issue 17): env=generic went before -m, and Hydra refused the overrides after it.
+    arguments = ["-m", "seed=0", "env.id=Acrobot-v1", *TINY, "hydra.sweep.dir=sweep"]
+    result = run_cli("train", *arguments, "~hydra.callbacks.report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    job = tmp_path / "sweep" / "0_ppo_Acrobot-v1_seed0"
+    overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
+    assert overrides[:3] == ["seed=0", "env=generic", "env.id=Acrobot-v1"]
+    assert json.loads((job / "summary.json").read_text())["env_id"] == "Acrobot-v1"
+
+
 # --- Optuna search ---------------------------------------------------------------------------
 
 
