@@ -218,6 +218,33 @@ def test_sweep_job_records_a_bug_with_its_traceback_and_a_pruned_run(tmp_path):
     assert "holds a finished job of other overrides (seed=2)" in error
 
 
+def test_a_job_never_enters_a_directory_a_live_job_holds(tmp_path):
+    code = "import sys, time\nfrom pathlib import Path\nfrom rlcli.sweep import holding\n"
+    code += "with holding(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)\n"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    ran: list[int] = []
+
+    def train() -> dict:
+        ran.append(1)
+        return {"final_eval_mean_return": 7.0}
+
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert run_sweep_job(train, tmp_path, 2, ["seed=1"]) is None
+    finally:
+        holder.kill()  # SIGKILL: no clean-up runs, the lock goes with the process
+        holder.wait()
+    assert ran == [], "the job did not start"
+    error = json.loads((tmp_path / FAILED_FILE).read_text())["error"]
+    assert error.startswith(f"{tmp_path} is in use by a live job (pid {holder.pid} on ")
+    assert error.endswith("wait until it ends (or scancel it), then run the sweep again")
+
+    assert run_sweep_job(train, tmp_path, 2, ["seed=1"]) == 7.0
+    assert ran == [1] and not (tmp_path / FAILED_FILE).exists()
+
+
 def test_env_id_in_a_multirun_selects_the_generic_env_preset(tmp_path):
     # Regression (issue 17): env=generic went before -m, and Hydra refused the overrides after it.
     arguments = ["-m", "seed=0", "env.id=Acrobot-v1", *TINY, "hydra.sweep.dir=sweep"]
