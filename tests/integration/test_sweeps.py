@@ -119,32 +119,6 @@ def test_submitit_local_runs_two_jobs_in_subprocesses_and_collects_results(tmp_p
     assert returned == {job["final_eval_mean_return"] for job in jobs.values()}
 
 
-def test_slurm_preset_hands_the_clusters_settings_to_sbatch(tmp_path):
-    needs("hydra_plugins.hydra_submitit_launcher")
-    fake_bin = tmp_path / "bin"  # stand-ins: srun exists, sbatch keeps the script it is given
-    fake_bin.mkdir()
-    (fake_bin / "srun").write_text("#!/bin/sh\nexit 1\n")
-    (fake_bin / "sbatch").write_text(
-        '#!/bin/sh\nfor last; do :; done\ncp "$last" "$SCRIPT"\necho "no cluster" >&2\nexit 1\n'
-    )
-    for fake in fake_bin.iterdir():
-        fake.chmod(0o755)
-    script = tmp_path / "job.sbatch"
-    environment = {"PATH": f"{fake_bin}:{os.environ['PATH']}", "SCRIPT": str(script)}
-    cluster = [
-        "hydra/launcher=slurm",
-        "hydra.launcher.partition=gpu",
-        "hydra.launcher.account=rl-lab",
-        "hydra.launcher.timeout_min=120",
-        "hydra.launcher.gpus_per_node=1",
-    ]
-    run_cli("train", "-m", *cluster, "seed=0,1", *TINY, cwd=tmp_path, env=environment)
-    lines = set(script.read_text().splitlines())
-    for option in ("partition=gpu", "account=rl-lab", "time=120", "gpus-per-node=1"):
-        assert f"#SBATCH --{option}" in lines
-    assert "#SBATCH --cpus-per-task=1" in lines and "#SBATCH --array=0-1%2" in lines
-
-
 def test_ray_launcher_runs_two_jobs_on_a_local_ray(tmp_path_factory):
     needs("hydra_plugins.hydra_ray_launcher")
     cwd = tmp_path_factory.mktemp("ray_sweep")
