@@ -40,11 +40,14 @@ def fail(message: str, code: int = EXIT_USER_ERROR) -> None:
     sys.exit(code)
 
 
-def _with_generic_env(overrides: list[str]) -> list[str]:
-    """``env.id=X`` without ``env=...`` selects the generic env preset, so no tuned values leak."""
-    sets_id = any(o.split("=", 1)[0].lstrip("+~") == "env.id" for o in overrides)
-    picks_env = any(o.split("=", 1)[0].lstrip("+~") == "env" for o in overrides)
-    return ["env=generic", *overrides] if sets_id and not picks_env else overrides
+def _with_generic_env(arguments: list[str]) -> list[str]:
+    """``env.id=X`` without ``env=...`` selects the generic env preset, so no tuned values leak.
+    It goes beside ``env.id=X``: Hydra takes the overrides as one run of words (``-m`` first)."""
+    keys = [a.split("=", 1)[0].lstrip("+~") for a in arguments]
+    if "env.id" not in keys or "env" in keys:
+        return arguments
+    at = keys.index("env.id")
+    return [*arguments[:at], "env=generic", *arguments[at:]]
 
 
 def _guarded(work: Callable[[], Any], run_dir: Path | None = None) -> Any:

@@ -1,12 +1,17 @@
 """Multirun jobs that survive each other: a failed job is recorded in its directory and the sweep
-goes on; a re-run of the same sweep skips the jobs that already finished."""
+goes on; a re-run of the same sweep skips the jobs that already finished and never enters a job
+directory another live job holds."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
+import socket
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +27,11 @@ log = logging.getLogger("rlcli")
 FAILED_FILE = "failed.json"
 PRUNED_FILE = "pruned.json"
 JOB_FILE = "job.json"  # the overrides a finished job ran with: a re-run skips only that same job
+LOCK_FILE = "job.lock"  # held (POSIX lock) by the process running the job; names that process
+
+
+class JobEndedWithoutResult(Exception):
+    """A cluster job that ended (killed, timed out, cancelled) before it could report."""
 
 
 def finished_return(run_dir: Path, overrides: Sequence[str]) -> float | None:
@@ -43,12 +53,57 @@ def finished_return(run_dir: Path, overrides: Sequence[str]) -> float | None:
     return summary["final_eval_mean_return"]
 
 
+def skip_if_finished(run_dir: Path, overrides: Sequence[str]) -> float | None:
+    """final_eval_mean_return of a job already finished in ``run_dir`` (its stale failed.json and
+    pruned.json removed), or None when it has to run."""
+    finished = finished_return(run_dir, overrides)
+    for stale in (FAILED_FILE, PRUNED_FILE):
+        (run_dir / stale).unlink(missing_ok=True)
+    return finished
+
+
+def _holder() -> str:
+    """This process, as a message names it: pid, host and SLURM job when there is one."""
+    slurm_job = os.environ.get("SLURM_ARRAY_JOB_ID")
+    if slurm_job:
+        slurm_job = f"{slurm_job}_{os.environ.get('SLURM_ARRAY_TASK_ID')}"
+    slurm_job = slurm_job or os.environ.get("SLURM_JOB_ID")
+    where = f"pid {os.getpid()} on {socket.gethostname()}"
+    return f"{where}, SLURM job {slurm_job}" if slurm_job else where
+
+
+@contextmanager
+def holding(run_dir: Path) -> Iterator[None]:
+    """Hold ``run_dir`` for this process (a POSIX lock, also honoured over NFS); UserError when a
+    live process holds it. The lock goes with the process, so a killed job leaves none behind."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / LOCK_FILE).open("a+") as stream:
+        try:
+            fcntl.lockf(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            stream.seek(0)
+            holder = stream.read().strip() or "another process"
+            raise UserError(
+                f"{run_dir} is in use by a live job ({holder}); wait until it ends (or scancel "
+                "it), then run the sweep again"
+            ) from None
+        stream.truncate(0)
+        stream.write(_holder() + "\n")
+        stream.flush()
+        try:
+            yield
+        finally:
+            fcntl.lockf(stream, fcntl.LOCK_UN)
+
+
 def _describe(error: BaseException) -> tuple[str, str]:
     """(kind, one-line message) of a job's error."""
     if isinstance(error, UserError):
         return "user error", str(error)
     if isinstance(error, TrainingDiverged):
         return "diverged", str(error)
+    if isinstance(error, JobEndedWithoutResult):
+        return "cluster", str(error)
     first_line = (str(error).strip().splitlines() or [""])[0]
     return "bug", f"{type(error).__name__}: {first_line}"
 
@@ -75,17 +130,18 @@ def run_sweep_job(
     train: Callable[[], dict[str, Any]], run_dir: Path, job_num: int, overrides: Sequence[str]
 ) -> float | None:
     """One multirun job: final_eval_mean_return, or None when it failed (recorded in failed.json)
-    or was pruned (pruned.json). A job that already finished in ``run_dir`` is not run again."""
+    or was pruned (pruned.json). A job that already finished in ``run_dir`` is not run again, and
+    one whose directory another live job holds is refused (a failure)."""
     try:
-        finished = finished_return(run_dir, overrides)
-        for stale in (FAILED_FILE, PRUNED_FILE):
-            (run_dir / stale).unlink(missing_ok=True)
-        if finished is not None:
-            log.info("job %d already finished in %s: skipped", job_num, run_dir)
-            return finished
-        final_return = train().final_eval_mean_return
-        write_json(run_dir / JOB_FILE, {"job": job_num, "overrides": list(overrides)})
-        return final_return
+        with holding(run_dir):
+            finished = skip_if_finished(run_dir, overrides)
+            if finished is not None:
+                log.info("job %d already finished in %s: skipped", job_num, run_dir)
+                return finished
+            final_return = train().final_eval_mean_return
+            write_json(run_dir / JOB_FILE, {"job": job_num, "overrides": list(overrides)})
+            (run_dir / FAILED_FILE).unlink(missing_ok=True)  # a refused re-run's, while this ran
+            return final_return
     except TrainingInterrupted:
         raise  # Ctrl-C / SIGTERM stops the whole sweep; re-running it skips the finished jobs
     except RunPruned as pruned:

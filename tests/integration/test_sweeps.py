@@ -119,32 +119,6 @@ def test_submitit_local_runs_two_jobs_in_subprocesses_and_collects_results(tmp_p
     assert returned == {job["final_eval_mean_return"] for job in jobs.values()}
 
 
-def test_slurm_preset_hands_the_clusters_settings_to_sbatch(tmp_path):
-    needs("hydra_plugins.hydra_submitit_launcher")
-    fake_bin = tmp_path / "bin"  # stand-ins: srun exists, sbatch keeps the script it is given
-    fake_bin.mkdir()
-    (fake_bin / "srun").write_text("#!/bin/sh\nexit 1\n")
-    (fake_bin / "sbatch").write_text(
-        '#!/bin/sh\nfor last; do :; done\ncp "$last" "$SCRIPT"\necho "no cluster" >&2\nexit 1\n'
-    )
-    for fake in fake_bin.iterdir():
-        fake.chmod(0o755)
-    script = tmp_path / "job.sbatch"
-    environment = {"PATH": f"{fake_bin}:{os.environ['PATH']}", "SCRIPT": str(script)}
-    cluster = [
-        "hydra/launcher=slurm",
-        "hydra.launcher.partition=gpu",
-        "hydra.launcher.account=rl-lab",
-        "hydra.launcher.timeout_min=120",
-        "hydra.launcher.gpus_per_node=1",
-    ]
-    run_cli("train", "-m", *cluster, "seed=0,1", *TINY, cwd=tmp_path, env=environment)
-    lines = set(script.read_text().splitlines())
-    for option in ("partition=gpu", "account=rl-lab", "time=120", "gpus-per-node=1"):
-        assert f"#SBATCH --{option}" in lines
-    assert "#SBATCH --cpus-per-task=1" in lines and "#SBATCH --array=0-1%2" in lines
-
-
 def test_ray_launcher_runs_two_jobs_on_a_local_ray(tmp_path_factory):
     needs("hydra_plugins.hydra_ray_launcher")
     cwd = tmp_path_factory.mktemp("ray_sweep")
@@ -216,6 +190,44 @@ def test_sweep_job_records_a_bug_with_its_traceback_and_a_pruned_run(tmp_path):
     assert run_sweep_job(bug, tmp_path, 4, ["seed=1"]) is None
     error = json.loads((tmp_path / FAILED_FILE).read_text())["error"]
     assert "holds a finished job of other overrides (seed=2)" in error
+
+
+def test_a_job_never_enters_a_directory_a_live_job_holds(tmp_path):
+    code = "import sys, time\nfrom pathlib import Path\nfrom rlcli.sweep import holding\n"
+    code += "with holding(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)\n"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    ran: list[int] = []
+
+    def train() -> dict:
+        ran.append(1)
+        return {"final_eval_mean_return": 7.0}
+
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert run_sweep_job(train, tmp_path, 2, ["seed=1"]) is None
+    finally:
+        holder.kill()  # SIGKILL: no clean-up runs, the lock goes with the process
+        holder.wait()
+    assert ran == [], "the job did not start"
+    error = json.loads((tmp_path / FAILED_FILE).read_text())["error"]
+    assert error.startswith(f"{tmp_path} is in use by a live job (pid {holder.pid} on ")
+    assert error.endswith("wait until it ends (or scancel it), then run the sweep again")
+
+    assert run_sweep_job(train, tmp_path, 2, ["seed=1"]) == 7.0
+    assert ran == [1] and not (tmp_path / FAILED_FILE).exists()
+
+
+def test_env_id_in_a_multirun_selects_the_generic_env_preset(tmp_path):
+    # Regression (issue 17): env=generic went before -m, and Hydra refused the overrides after it.
+    arguments = ["-m", "seed=0", "env.id=Acrobot-v1", *TINY, "hydra.sweep.dir=sweep"]
+    result = run_cli("train", *arguments, "~hydra.callbacks.report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    job = tmp_path / "sweep" / "0_ppo_Acrobot-v1_seed0"
+    overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
+    assert overrides[:3] == ["seed=0", "env=generic", "env.id=Acrobot-v1"]
+    assert json.loads((job / "summary.json").read_text())["env_id"] == "Acrobot-v1"
 
 
 # --- Optuna search ---------------------------------------------------------------------------
