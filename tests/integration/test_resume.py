@@ -1,7 +1,9 @@
 """Exact resume, warm start, interrupts, divergence and the eval command."""
 
 import json
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,48 +49,107 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     }
 
 
-def stop_after(run: TrainingRun, step: int) -> None:
-    """Make ``run`` request a stop once it has trained ``step`` env steps."""
+# Measured in seconds: the only parts of a checkpoint or summary that differ between two runs.
+WALL_CLOCK_COUNTERS = ("training_seconds", "first_solved_seconds")
+WALL_CLOCK_SUMMARY = ("wall_seconds", "sps", "first_solved_seconds")
+
+
+class Crash(Exception):
+    """Stands in for a process that dies between two periodic checkpoints (kill -9, power cut)."""
+
+
+def stop_after(run: TrainingRun, step: int, crash: bool = False) -> None:
+    """Make ``run`` request a stop (or crash, saving nothing) once it has trained ``step`` steps."""
     iterate = run.iterate
 
     def iterate_then_maybe_stop(iteration: int) -> None:
         iterate(iteration)
         if run.counters["global_step"] >= step:
+            if crash:
+                raise Crash(f"died at step {step}")
             run.request_stop("SIGINT")
 
     run.iterate = iterate_then_maybe_stop
 
 
+def assert_same_state(first: object, second: object, where: str = "checkpoint") -> None:
+    """Equal all the way down: tensors bit for bit, numbers exactly, containers key by key."""
+    if isinstance(first, dict):
+        assert isinstance(second, dict) and sorted(first) == sorted(second), where
+        for key in first:
+            assert_same_state(first[key], second[key], f"{where}[{key!r}]")
+    elif isinstance(first, (list, tuple)):
+        assert type(first) is type(second) and len(first) == len(second), where
+        for index, (a, b) in enumerate(zip(first, second, strict=True)):
+            assert_same_state(a, b, f"{where}[{index}]")
+    elif isinstance(first, torch.Tensor):
+        assert isinstance(second, torch.Tensor) and first.dtype == second.dtype, where
+        assert torch.equal(first, second), where
+    else:
+        assert type(first) is type(second) and first == second, f"{where}: {first} != {second}"
+
+
+def assert_same_final_checkpoint(*runs: Path) -> None:
+    """The whole final checkpoint (agent, optimizer moments and steps, normalisation statistics,
+    collector and env state, RNG states, counters, config) except wall-clock seconds."""
+    first, second = (load_checkpoint(run / "checkpoints" / "final.pt") for run in runs)
+    for checkpoint in (first, second):
+        for name in WALL_CLOCK_COUNTERS:
+            checkpoint["counters"].pop(name)
+    assert_same_state(first, second)
+
+
+def assert_same_summary(first: dict, second: dict) -> None:
+    drop = lambda summary: {k: v for k, v in summary.items() if k not in WALL_CLOCK_SUMMARY}  # noqa: E731
+    assert drop(first) == drop(second)
+
+
+def resume_in_process(run_dir: Path) -> TrainingRun:
+    checkpoint = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
+    return TrainingRun(settings_from_dict(checkpoint["config"]), run_dir, checkpoint)
+
+
 @pytest.mark.parametrize("algo, overrides", RESUME_CASES)
 def test_stop_and_resume_is_bit_identical_to_one_run(settings, tmp_path, algo, overrides):
-    config = settings(f"algo={algo}", *overrides, *SHORT, "total_timesteps=1536", "seed=3")
+    config = settings(
+        f"algo={algo}",
+        *overrides,
+        *SHORT,
+        "total_timesteps=1536",
+        "checkpoint_every_steps=512",
+        "seed=3",
+    )
     whole = train(config, tmp_path / "whole")
+    split_dir = tmp_path / "split"
 
-    run = TrainingRun(config, tmp_path / "split")
+    run = TrainingRun(config, split_dir)  # Ctrl-C at 640: latest.pt is written there
     stop_after(run, 640)
     with pytest.raises(TrainingInterrupted, match="resume with: rlcli train resume="):
         run.run()
-    checkpoint = load_checkpoint(tmp_path / "split" / "checkpoints" / "latest.pt")
-    assert checkpoint["counters"]["global_step"] == 640
-    resumed = TrainingRun(settings_from_dict(checkpoint["config"]), tmp_path / "split", checkpoint)
-    split = resumed.run()
+    assert (
+        load_checkpoint(split_dir / "checkpoints" / "latest.pt")["counters"]["global_step"] == 640
+    )
+
+    # Resumed, then dead at 1152 after logging up to there: the last periodic checkpoint is 1024,
+    # so the next resume repeats 1025..1152 and TensorBoard must drop the dead process's points.
+    run = resume_in_process(split_dir)
+    stop_after(run, 1152, crash=True)
+    with pytest.raises(Crash):
+        run.run()
+    latest = load_checkpoint(split_dir / "checkpoints" / "latest.pt")
+    assert latest["counters"]["global_step"] == 1024
+    assert max(step for step, _ in scalars(split_dir)["losses/policy_loss"]) == 1152
+    split = resume_in_process(split_dir).run()
 
     assert split["global_step"] == whole["global_step"] == 1536
-    assert split["final_eval_returns"] == whole["final_eval_returns"]
     assert split["exact_resume"] is True
-    final = [
-        torch.load(d / "checkpoints" / "final.pt", weights_only=True)
-        for d in (tmp_path / "whole", tmp_path / "split")
-    ]
-    for key, value in final[0]["agent"].items():
-        assert torch.equal(value, final[1]["agent"][key]), key
-    logged_whole, logged_split = scalars(tmp_path / "whole"), scalars(tmp_path / "split")
+    assert_same_summary(split, whole)
+    assert_same_final_checkpoint(tmp_path / "whole", split_dir)
+    logged_whole, logged_split = scalars(tmp_path / "whole"), scalars(split_dir)
     assert logged_split == logged_whole  # same points, no duplicates, nothing reset
-    steps = [step for step, _ in logged_split["losses/policy_loss"]]
-    assert steps == sorted(set(steps))
 
 
-def test_resume_of_an_env_without_savable_state_resets_envs(settings, tmp_path):
+def test_resume_of_an_env_without_savable_state_resets_envs(settings, tmp_path, caplog):
     config = settings(
         "env=LunarLander-v3",
         "env.num_envs=2",
@@ -96,14 +157,24 @@ def test_resume_of_an_env_without_savable_state_resets_envs(settings, tmp_path):
         "algo.num_minibatches=4",
         "total_timesteps=256",
     )
-    run = TrainingRun(config, tmp_path)
+    run = TrainingRun(config, tmp_path / "first")
     stop_after(run, 64)
     with pytest.raises(TrainingInterrupted):
         run.run()
-    checkpoint = load_checkpoint(tmp_path / "checkpoints" / "latest.pt")
+    checkpoint = load_checkpoint(tmp_path / "first" / "checkpoints" / "latest.pt")
     assert checkpoint["collector"]["envs"] is None
-    summary = TrainingRun(config, tmp_path, resume=checkpoint).run()
-    assert summary["global_step"] == 256 and summary["exact_resume"] is False
+    shutil.copytree(tmp_path / "first", tmp_path / "again")
+    summaries = []
+    for name in ("first", "again"):  # resuming is repeatable: fresh resets seeded from the step
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="rlcli"):
+            summaries.append(resume_in_process(tmp_path / name).run())
+        assert caplog.messages == [
+            "LunarLander-v3 state cannot be saved: resumed with freshly reset envs"
+        ]
+    assert summaries[0]["global_step"] == 256 and summaries[0]["exact_resume"] is False
+    assert_same_summary(*summaries)
+    assert_same_final_checkpoint(tmp_path / "first", tmp_path / "again")
 
 
 def test_init_from_starts_a_new_run_from_saved_weights(settings, tmp_path):
@@ -210,20 +281,57 @@ def test_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, signum, code):
     assert summary["global_step"] == stopped_at + 512
 
 
-def test_kill_9_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path):
-    process, run_dir = start_training(
-        tmp_path, "total_timesteps=200000", "checkpoint_every_steps=512"
-    )
-    wait_for(run_dir / "checkpoints" / "latest.pt", process)
-    time.sleep(0.5)
-    process.kill()
-    process.communicate(timeout=30)
-    checkpoint = load_checkpoint(run_dir / "checkpoints" / "latest.pt")  # complete and readable
-    checkpoint["config"]["total_timesteps"] = checkpoint["counters"]["global_step"] + 256
-    torch.save(checkpoint, run_dir / "checkpoints" / "latest.pt")
-    result = resume(run_dir)
+def run_in(cwd: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """``python <arguments>`` in ``cwd``."""
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    command = [sys.executable, *arguments]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+# ``rlcli <arguments>`` that kills itself with SIGKILL when an iteration would start at
+# ``global_step >= kill_at``: a kill -9 at a known step, between two periodic checkpoints.
+KILLED_AT = """
+import os, signal, sys
+from rlcli.cli import main
+from rlcli.train import TrainingRun
+
+kill_at, iterate = int(sys.argv[1]), TrainingRun.iterate
+
+def iterate_unless_killed(self, iteration):
+    if self.counters["global_step"] >= kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    iterate(self, iteration)
+
+TrainingRun.iterate = iterate_unless_killed
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_kill_9_loses_only_the_steps_since_the_last_periodic_checkpoint(tmp_path):
+    budget = [
+        *SHORT,
+        "progress=none",
+        "stop_when_solved=false",
+        "total_timesteps=2048",
+        "checkpoint_every_steps=512",
+    ]
+    whole = run_in(tmp_path, "-m", "rlcli.cli", "train", *budget, "hydra.run.dir=whole")
+    assert whole.returncode == 0, whole.stderr
+    killed = run_in(tmp_path, "-c", KILLED_AT, "1280", "train", *budget, "hydra.run.dir=killed")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_dir = tmp_path / "killed"
+    latest = load_checkpoint(run_dir / "checkpoints" / "latest.pt")  # complete and readable
+    assert latest["counters"]["global_step"] == 1024  # 256 steps lost, fewer than 512
+
+    result = resume(run_dir)  # the CLI's resume: same directory, same TensorBoard run
     assert result.returncode == 0, result.stderr
-    assert (run_dir / "summary.json").is_file()
+    summaries = [
+        json.loads((d / "summary.json").read_text()) for d in (tmp_path / "whole", run_dir)
+    ]
+    assert summaries[1]["global_step"] == 2048 and summaries[1]["exact_resume"] is True
+    assert_same_summary(*summaries)
+    assert_same_final_checkpoint(tmp_path / "whole", run_dir)
+    assert scalars(run_dir) == scalars(tmp_path / "whole")
 
 
 def test_eval_command_reports_and_writes_json(settings, tmp_path):
