@@ -1,6 +1,5 @@
 """MuJoCo and Atari presets train a few iterations and evaluate with their saved statistics."""
 
-import math
 import subprocess
 import sys
 
@@ -10,7 +9,7 @@ from extras import ATARI_ENVS, MUJOCO_ENVS, needs_extra
 
 from rlcli.checkpoint import load_checkpoint
 from rlcli.evaluate_command import EvalRequest, evaluate_command
-from rlcli.train import train
+from rlcli.train import EVAL_SEED_OFFSET, train
 
 
 @pytest.mark.parametrize("env", [pytest.param(e, marks=needs_extra(e)) for e in MUJOCO_ENVS])
@@ -25,11 +24,19 @@ def test_mujoco_ppo_preset_trains_and_evaluates_with_its_normalisation(settings,
     )
     assert config.env.normalize_observation and config.env.normalize_reward
     summary = train(config, tmp_path)
-    assert summary["global_step"] == 512 and math.isfinite(summary["final_eval_mean_return"])
+    assert summary["global_step"] == 512
     statistics = load_checkpoint(tmp_path / "checkpoints" / "final.pt")["observation_normalizer"]
     assert statistics["count"] > 512  # the training observations, saved for rlcli eval
-    result = evaluate_command(EvalRequest(tmp_path, episodes=2))
-    assert len(result["returns"]) == 2 and all(math.isfinite(r) for r in result["returns"])
+    assert_eval_replays_the_final_evaluation(config, summary, tmp_path)
+
+
+def assert_eval_replays_the_final_evaluation(config, summary: dict, run_dir) -> None:
+    """rlcli eval rebuilds env, network and frozen observation statistics from the checkpoint
+    alone: with the run's evaluation seed it replays the run's final evaluation exactly."""
+    seed = config.seed + EVAL_SEED_OFFSET
+    result = evaluate_command(EvalRequest(run_dir, episodes=config.eval.episodes, seed=seed))
+    assert result["deterministic"] is config.eval.deterministic
+    assert result["returns"] == summary["final_eval_returns"]
 
 
 @pytest.mark.parametrize("env", [pytest.param(e, marks=needs_extra(e)) for e in ATARI_ENVS])
@@ -41,12 +48,14 @@ def test_atari_ppo_preset_trains_from_pixels_with_the_cnn(settings, tmp_path, en
         "algo.num_steps=32",
         "total_timesteps=128",
         "env.max_episode_steps=200",
+        "eval.deterministic=true",  # the preset samples (as RL Zoo); a greedy policy replays
     )
     assert config.network.architecture == "cnn"
     summary = train(config, tmp_path)
-    assert summary["global_step"] == 128 and summary["final_eval_mean_return"] >= 0
+    assert summary["global_step"] == 128
     weights = load_checkpoint(tmp_path / "checkpoints" / "final.pt")["agent"]
     assert weights["encoder.convolutions.0.weight"].shape == torch.Size([32, 4, 8, 8])
+    assert_eval_replays_the_final_evaluation(config, summary, tmp_path)
 
 
 # Runs in its own process: MuJoCo's EGL contexts do not survive a second renderer in one process.
