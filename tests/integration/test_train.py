@@ -153,12 +153,61 @@ def test_console_script_trains_into_outputs(tmp_path):
 
 
 def test_multirun_makes_one_directory_per_job(tmp_path):
-    result = run_cli("train", "-m", "seed=0,1", *SHORT, "progress=none", cwd=tmp_path)
+    # Without the end-of-sweep report (test_sweep_report checks it is written by default).
+    arguments = ["-m", "seed=0,1", *SHORT, "progress=none", "~hydra.callbacks.report"]
+    result = run_cli("train", *arguments, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    runs = sorted(p.name for p in (tmp_path / "outputs" / "multirun").glob("*/*/*_seed*"))
-    assert runs == ["0_ppo_CartPole-v1_seed0", "1_ppo_CartPole-v1_seed1"]
-    for run in (tmp_path / "outputs" / "multirun").glob("*/*/*_seed*"):
-        assert (run / "summary.json").is_file()
+    (sweep,) = (tmp_path / "outputs" / "multirun").glob("*/*")
+    jobs = ["0_ppo_CartPole-v1_seed0", "1_ppo_CartPole-v1_seed1"]
+    assert sorted(p.name for p in sweep.iterdir()) == [*jobs, "multirun.yaml"]  # no report
+    for job in jobs:
+        assert (sweep / job / "summary.json").is_file()
+
+
+# A custom env in its own module, as a user would write one: rlcli imports the module named in
+# gymnasium's ``module:Env-v0`` id, which registers the env.
+CORRIDOR = """import gymnasium as gym
+import numpy as np
+
+
+class Corridor(gym.Env):
+    \"\"\"Walk right to the goal five steps away.\"\"\"
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.position = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.position = max(self.position + (1 if action == 1 else -1), -5)
+        at_goal = self.position >= 5
+        return np.array([self.position / 5], np.float32), float(at_goal), at_goal, False, {}
+
+
+gym.register("Corridor-v0", entry_point=Corridor, max_episode_steps=20)
+"""
+
+
+def test_a_custom_env_in_module_form_trains_and_evaluates(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "my_corridor.py").write_text(CORRIDOR)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "src")}
+    rlcli = [sys.executable, "-m", "rlcli.cli"]
+    train_command = [*rlcli, "train", "env.id=my_corridor:Corridor-v0", *SHORT, "progress=none"]
+    trained = subprocess.run(
+        [*train_command, "hydra.run.dir=run"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert trained.returncode == 0, trained.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["env_id"], summary["global_step"]) == ("my_corridor:Corridor-v0", 768)
+    evaluated = subprocess.run(
+        [*rlcli, "eval", "run", "episodes=2"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert evaluated.stdout.startswith("my_corridor:Corridor-v0: mean return")
 
 
 def test_cli_help_version_and_unknown_command(tmp_path):
