@@ -104,6 +104,37 @@ def test_bad_train_input(workspace, overrides, expected):
     assert_unchanged(workspace, before)  # no run directory made, the existing run untouched
 
 
+# ``rlcli <arguments>`` in a process where the module given first cannot be imported, as when
+# the optional extra that provides it is not installed.
+WITHOUT_MODULE = (
+    "import sys; sys.modules[sys.argv.pop(1)] = None; "
+    "from rlcli.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@pytest.mark.parametrize(
+    "module, overrides, expected",
+    [
+        (
+            "mujoco",
+            ["env=Hopper-v5"],
+            "env.id='Hopper-v5' needs a package that is not installed: pip install 'rlcli[mujoco]'",
+        ),
+        (
+            "ale_py",
+            ["env=generic", "env.id=ALE/Pong-v5"],
+            "Atari envs need ale-py: pip install 'rlcli[atari]'",
+        ),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_it(workspace, module, overrides, expected):
+    before = snapshot(workspace)
+    command = [sys.executable, "-c", WITHOUT_MODULE, module, "train", *SHORT, *overrides]
+    result = subprocess.run(command, cwd=workspace, capture_output=True, text=True, timeout=120)
+    assert_user_error(result, expected)
+    assert_unchanged(workspace, before)
+
+
 def test_a_refused_start_leaves_an_existing_run_byte_identical(tmp_path, finished_run):
     run_dir = tmp_path / "run"
     shutil.copytree(finished_run, run_dir)

@@ -19,7 +19,13 @@ from rlcli.build import settings_from_dict
 from rlcli.checkpoint import load_checkpoint
 from rlcli.errors import UserError
 from rlcli.signals import stop_on_signals
-from rlcli.train import TrainingDiverged, TrainingInterrupted, TrainingRun, train
+from rlcli.train import (
+    EVAL_SEED_OFFSET,
+    TrainingDiverged,
+    TrainingInterrupted,
+    TrainingRun,
+    train,
+)
 
 SHORT = ["env.num_envs=2", "algo.num_steps=64", "eval.every_steps=256", "eval.episodes=2"]
 
@@ -334,22 +340,78 @@ def test_kill_9_loses_only_the_steps_since_the_last_periodic_checkpoint(tmp_path
     assert scalars(run_dir) == scalars(tmp_path / "whole")
 
 
-def test_eval_command_reports_and_writes_json(settings, tmp_path):
-    train(settings(*SHORT, "total_timesteps=512"), tmp_path)
-    command = [
-        sys.executable,
-        "-m",
-        "rlcli.cli",
-        "eval",
-        str(tmp_path),
-        "episodes=3",
-        "deterministic=false",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+def test_eval_command_follows_the_runs_own_evaluation_mode(settings, tmp_path):
+    train(settings(*SHORT, "total_timesteps=512", "eval.deterministic=false"), tmp_path)
+    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(tmp_path), "episodes=3")
     assert result.returncode == 0, result.stderr
-    assert "mean return" in result.stdout and "over 3 stochastic episodes" in result.stdout
+    assert "over 3 stochastic episodes" in result.stdout  # the run's eval.deterministic=false
     written = json.loads((tmp_path / "eval_final.json").read_text())
     assert len(written["returns"]) == 3 and written["deterministic"] is False
+    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(tmp_path), "deterministic=true")
+    assert result.returncode == 0, result.stderr
+    assert "over 10 deterministic episodes" in result.stdout
+
+
+NORMALISED = [
+    "env=Pendulum-v1",  # the preset normalises observations and rewards
+    *SHORT,
+    "algo.num_minibatches=4",
+    "progress=none",
+    "seed=3",
+    "hydra.run.dir=run",
+]
+
+
+@pytest.fixture(scope="module")
+def normalised_run(tmp_path_factory) -> Path:
+    """A finished Pendulum run with observation normalisation, trained through the CLI."""
+    root = tmp_path_factory.mktemp("normalised")
+    result = run_in(root, "-m", "rlcli.cli", "train", *NORMALISED, "total_timesteps=512")
+    assert result.returncode == 0, result.stderr
+    return root / "run"
+
+
+def test_eval_command_defaults_replay_the_runs_final_evaluation(normalised_run, tmp_path):
+    summary = json.loads((normalised_run / "summary.json").read_text())
+    seed = f"seed={3 + EVAL_SEED_OFFSET}"  # the run's evaluation seed
+    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(normalised_run), "episodes=2", seed)
+    assert result.returncode == 0, result.stderr
+    assert "over 2 deterministic episodes" in result.stdout
+    written = json.loads((normalised_run / "eval_final.json").read_text())  # next to the run
+    assert written["checkpoint"] == str(normalised_run / "checkpoints" / "final.pt")
+    # The final checkpoint with its frozen observation statistics, acting as the run evaluated:
+    assert written["returns"] == summary["final_eval_returns"]
+
+    output = tmp_path / "best.json"
+    arguments = ["episodes=2", seed, "checkpoint=best", f"output={output}"]
+    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(normalised_run), *arguments)
+    assert result.returncode == 0, result.stderr
+    written = json.loads(output.read_text())
+    assert written["checkpoint"] == str(normalised_run / "checkpoints" / "best.pt")
+    assert written["mean_return"] == summary["best_eval_mean_return"]
+    assert not (normalised_run / "eval_best.json").exists(), "output= replaces the default path"
+
+
+def test_init_from_a_run_loads_its_observation_statistics(normalised_run, tmp_path):
+    arguments = [*NORMALISED, "total_timesteps=256", f"init_from={normalised_run}"]
+    result = run_in(tmp_path, "-m", "rlcli.cli", "train", *arguments)
+    assert result.returncode == 0, result.stderr
+    source, warm = (
+        load_checkpoint(run / "checkpoints" / "final.pt")["observation_normalizer"]
+        for run in (normalised_run, tmp_path / "run")
+    )
+    # The warm run's 256 steps are folded into the source's statistics of 512+ observations.
+    assert warm["count"] > source["count"] > 512
+
+
+def test_divergence_exits_3_with_one_line(tmp_path):
+    arguments = [*SHORT, "total_timesteps=512", "algo.learning_rate=1e20", "progress=none"]
+    result = run_in(tmp_path, "-m", "rlcli.cli", "train", *arguments)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines() == [
+        "rlcli: error: training diverged at step 128 (a loss or parameter is NaN or infinite); "
+        "no checkpoint yet. Try a lower algo.learning_rate or algo.max_grad_norm."
+    ]
 
 
 def test_eval_command_records_video(settings, tmp_path):
