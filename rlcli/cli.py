@@ -50,6 +50,42 @@ def _with_generic_env(arguments: list[str]) -> list[str]:
     return [*arguments[:at], "env=generic", *arguments[at:]]
 
 
+def _refuse_a_used_run_dir(run_dir: Path) -> None:
+    """A new run never writes into a directory that already holds one (existing runs are kept)."""
+    from rlcli.errors import UserError
+
+    held = [name for name in (".hydra", "checkpoints", "summary.json") if (run_dir / name).exists()]
+    if held:
+        raise UserError(
+            f"hydra.run.dir={str(run_dir)!r} already holds a run ({', '.join(held)}); give the new "
+            f"run its own directory, or continue an interrupted one: rlcli train resume={run_dir}"
+        )
+
+
+def _save_job_files(cfg: Any, run_dir: Path) -> None:
+    """Write Hydra's job files (``.hydra/``) and open the log file, once the run has started.
+
+    Hydra would write them before the task runs (``hydra.output_subdir`` is null in train.yaml),
+    so a refused start would overwrite the files of an existing directory.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    hydra_config = HydraConfig.get()
+    folder = run_dir / ".hydra"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "config.yaml": cfg,
+        "hydra.yaml": {"hydra": hydra_config},
+        "overrides.yaml": hydra_config.overrides.task,
+    }
+    for name, content in files.items():
+        (folder / name).write_text(OmegaConf.to_yaml(content), encoding="utf-8")
+    for handler in logging.getLogger().handlers:  # the log file exists even if nothing is logged
+        if isinstance(handler, logging.FileHandler):
+            Path(handler.baseFilename).touch()
+
+
 def _guarded(work: Callable[[], Any], run_dir: Path | None = None) -> Any:
     """Run ``work``; user errors, interrupts and divergence become one line and an exit code."""
     from rlcli.build import discard_unfinished_run_dir
@@ -87,11 +123,16 @@ def _train_command(arguments: list[str]) -> int:
         started.append(True)
         hydra_config = HydraConfig.get()
         run_dir = Path(hydra_config.runtime.output_dir)
+        train = partial(run_training, cfg, run_dir, on_start=partial(_save_job_files, cfg, run_dir))
         if hydra_config.mode == RunMode.MULTIRUN:  # a failed job is recorded; the others go on
             job, overrides = hydra_config.job.num, list(hydra_config.overrides.task)
-            train = partial(run_training, cfg, run_dir)
             return _guarded(lambda: run_sweep_job(train, run_dir, job, overrides))
-        summary = _guarded(lambda: run_training(cfg, run_dir), run_dir)
+
+        def start() -> Any:
+            _refuse_a_used_run_dir(run_dir)
+            return train()
+
+        summary = _guarded(start, run_dir)
         return summary.final_eval_mean_return
 
     sys.argv = ["rlcli train", *_with_generic_env(arguments)]
@@ -120,7 +161,8 @@ def _resume_command(arguments: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO,
         format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
-        handlers=[logging.FileHandler(run_dir / "train.log"), logging.StreamHandler()],
+        # delay: the file is opened at the first line, so a refused resume leaves no train.log
+        handlers=[logging.FileHandler(run_dir / "train.log", delay=True), logging.StreamHandler()],
     )
     _guarded(lambda: resume_training(run_dir))
     return 0

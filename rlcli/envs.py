@@ -65,7 +65,9 @@ def _make_from_spec(
             return atari.make_atari_env(spec.id, kwargs, training, max_episode_steps, render_mode)
         if max_episode_steps is not None:
             kwargs["max_episode_steps"] = max_episode_steps
-        return gym.make(spec, render_mode=render_mode, **kwargs)
+        if render_mode is not None:  # passed only when asked: a minimal custom env takes no kwargs
+            kwargs["render_mode"] = render_mode
+        return gym.make(spec, **kwargs)
 
 
 def make_vector_env(

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -19,7 +20,7 @@ from rlcli.evaluate import run_episodes
 from rlcli.metrics import write_json
 from rlcli.networks import ActorCritic
 from rlcli.normalization import ObservationNormalizer
-from rlcli.rendering import prepare_headless_rendering
+from rlcli.rendering import prepare_headless_rendering, tracking_camera
 from rlcli.settings import TrainConfig
 
 
@@ -106,6 +107,18 @@ def observation_normalizer(
     return normalizer
 
 
+def make_video_env(config: TrainConfig) -> gym.Env:
+    """One evaluation env that renders rgb frames; a MuJoCo robot stays in the frame."""
+    camera = tracking_camera(str(env_spec(config.env.id).entry_point), config.env.kwargs)
+    return make_env(
+        config.env.id,
+        {**config.env.kwargs, **camera},
+        training=False,
+        max_episode_steps=config.env.max_episode_steps,
+        render_mode="rgb_array",
+    )
+
+
 def record_video(
     config: TrainConfig,
     agent: ActorCritic,
@@ -114,21 +127,16 @@ def record_video(
     folder: Path,
 ) -> list[str]:
     """Record ``video_episodes`` episodes to mp4 files with gymnasium's RecordVideo."""
-    import gymnasium as gym
-
     try:
         import moviepy  # noqa: F401
     except ImportError:
         raise UserError("video=true needs moviepy: pip install 'rlcli[video]'") from None
-    env = make_env(
-        config.env.id,
-        config.env.kwargs,
-        training=False,
-        max_episode_steps=config.env.max_episode_steps,
-        render_mode="rgb_array",
-    )
     env = gym.wrappers.RecordVideo(
-        env, str(folder), episode_trigger=lambda _: True, name_prefix="eval", disable_logger=True
+        make_video_env(config),
+        str(folder),
+        episode_trigger=lambda _: True,
+        name_prefix="eval",
+        disable_logger=True,
     )
     for episode in range(request.video_episodes):
         observation, _ = env.reset(seed=request.seed + episode)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from rlcli.errors import UserError
 
@@ -35,3 +36,17 @@ def prepare_headless_rendering(entry_point: str) -> None:
             f"({type(error).__name__}: {error}); install EGL (libegl1) or OSMesa "
             "(libosmesa6) and set MUJOCO_GL=egl or osmesa"
         ) from None
+
+
+def tracking_camera(entry_point: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Env kwargs that make a MuJoCo video follow the robot: the model's own ``track`` camera.
+
+    Without a camera named, gymnasium 1.4 renders from a free camera that stays where the episode
+    started, so a running robot leaves the frame within a second (issue 16). A camera the user
+    chose in ``env.kwargs`` is kept; a model without a ``track`` camera renders as before.
+    """
+    if not entry_point.startswith("gymnasium.envs.mujoco"):
+        return {}
+    if {"camera_id", "camera_name"} & set(env_kwargs):
+        return {}
+    return {"camera_name": "track"}

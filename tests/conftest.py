@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from extras import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (CI: skip=fail)
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 

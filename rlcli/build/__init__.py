@@ -6,7 +6,8 @@ works on; the functions here start, warm-start and resume runs.
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +55,23 @@ def train(
 
 
 def discard_unfinished_run_dir(run_dir: Path) -> None:
-    """Remove a run directory this invocation created if it holds no checkpoint or summary."""
-    written = (run_dir / "checkpoints").exists() or (run_dir / "summary.json").exists()
-    if run_dir.is_dir() and not written:
-        shutil.rmtree(run_dir, ignore_errors=True)
+    """Remove the directory Hydra made for a refused start, and the parents made with it inside
+    the working directory (``outputs/runs/<date>``): nothing is written before a run starts, so
+    they are empty; a directory holding anything is left as it is."""
+    working_dir, folder = Path.cwd().resolve(), run_dir.resolve()
+    with contextlib.suppress(OSError):  # not empty: stop there
+        folder.rmdir()
+        while working_dir in folder.parent.parents:
+            folder = folder.parent
+            folder.rmdir()
 
 
-def run_training(cfg: DictConfig, run_dir: Path) -> RunSummary:
-    """Build the settings from ``cfg`` and train into ``run_dir`` (warm-starting if asked)."""
+def run_training(
+    cfg: DictConfig, run_dir: Path, on_start: Callable[[], None] | None = None
+) -> RunSummary:
+    """Build the settings from ``cfg`` and train into ``run_dir`` (warm-starting if asked).
+
+    ``on_start`` is called once everything is built and checked, before training begins."""
     from rlcli.build.objects import build_training_run  # deferred: keeps config errors fast
 
     config = settings_from_config(cfg)
@@ -69,6 +79,8 @@ def run_training(cfg: DictConfig, run_dir: Path) -> RunSummary:
     if config.init_from is not None:
         initial_weights = load_checkpoint(find_checkpoint(Path(config.init_from)))
     training_run = build_training_run(config, run_dir, initial_weights=initial_weights)
+    if on_start is not None:
+        on_start()
     if config.trial is not None:  # a job of an Optuna search: report evaluations, maybe prune
         from rlcli.search import trial_reporter
 

@@ -4,6 +4,7 @@ This table is the README's troubleshooting section.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ import torch
 
 SHORT = ["env.num_envs=2", "algo.num_steps=64", "total_timesteps=256", "eval.episodes=2"]
 
-# Composition errors are reported by Hydra itself (with the list of valid options).
+# Composition errors are reported by Hydra itself (with the list of valid options), over several
+# lines; every other mistake is exactly one line.
 HYDRA_REPORTED = ("algo=", "env=Pong", "network=", "algo.learning_rat=", "env.num_envs=four")
 
 TRAIN_CASES = [
@@ -50,21 +52,31 @@ def run_cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
-def assert_user_error(result: subprocess.CompletedProcess, expected: str) -> None:
+def assert_user_error(
+    result: subprocess.CompletedProcess, expected: str, one_line: bool = True
+) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert expected in result.stderr, result.stderr
+    if one_line:
+        assert result.stderr.startswith("rlcli: error: "), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
-@pytest.mark.parametrize("overrides, expected", TRAIN_CASES)
-def test_bad_train_input(tmp_path, overrides, expected):
-    result = run_cli("train", *SHORT, *overrides, cwd=tmp_path)
-    assert_user_error(result, expected)
-    if not overrides[0].startswith(HYDRA_REPORTED):  # Hydra's own messages span several lines
-        errors = [line for line in result.stderr.splitlines() if line.startswith("rlcli: error:")]
-        assert len(errors) == 1
-    runs = list((tmp_path / "outputs").glob("runs/*/*")) if (tmp_path / "outputs").exists() else []
-    assert runs == [], "a failed start leaves no run directory behind"
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every file (its bytes) and directory (None) under ``folder``, by relative path."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes() if path.is_file() else None
+        for path in folder.rglob("*")
+    }
+
+
+def assert_unchanged(folder: Path, before: dict[str, bytes | None]) -> None:
+    after = snapshot(folder)
+    assert sorted(set(after) - set(before)) == [], "a refused command left files behind"
+    assert sorted(set(before) - set(after)) == [], "a refused command removed files"
+    changed = [name for name in before if before[name] != after[name]]
+    assert changed == [], "a refused command changed existing files"
 
 
 @pytest.fixture(scope="module")
@@ -75,42 +87,136 @@ def finished_run(tmp_path_factory) -> Path:
     return root / "run"
 
 
-def test_existing_runs_are_untouched_by_a_failed_start(finished_run):
-    before = sorted(p.name for p in finished_run.rglob("*"))
-    result = run_cli(
-        "train", "algo.gamma=2", f"hydra.run.dir={finished_run}", cwd=finished_run.parent
-    )
-    assert_user_error(result, "algo.gamma=2.0 must be in (0, 1]")
-    assert sorted(p.name for p in finished_run.rglob("*")) == before
+@pytest.fixture
+def workspace(tmp_path, finished_run) -> Path:
+    """A working directory that already holds a finished run in outputs/ and a file of the user."""
+    shutil.copytree(finished_run, tmp_path / "outputs" / "runs" / "2020-01-01" / "finished")
+    (tmp_path / "notes.txt").write_text("the user's own file\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("overrides, expected", TRAIN_CASES)
+def test_bad_train_input(workspace, overrides, expected):
+    before = snapshot(workspace)
+    result = run_cli("train", *SHORT, *overrides, cwd=workspace)
+    hydra_reports_it = overrides[0].startswith(HYDRA_REPORTED)
+    assert_user_error(result, expected, one_line=not hydra_reports_it)
+    assert_unchanged(workspace, before)  # no run directory made, the existing run untouched
+
+
+# ``rlcli <arguments>`` in a process where the module given first cannot be imported, as when
+# the optional extra that provides it is not installed.
+WITHOUT_MODULE = (
+    "import sys; sys.modules[sys.argv.pop(1)] = None; "
+    "from rlcli.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@pytest.mark.parametrize(
+    "module, overrides, expected",
+    [
+        (
+            "mujoco",
+            ["env=Hopper-v5"],
+            "env.id='Hopper-v5' needs a package that is not installed: pip install 'rlcli[mujoco]'",
+        ),
+        (
+            "ale_py",
+            ["env=generic", "env.id=ALE/Pong-v5"],
+            "Atari envs need ale-py: pip install 'rlcli[atari]'",
+        ),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_it(workspace, module, overrides, expected):
+    before = snapshot(workspace)
+    command = [sys.executable, "-c", WITHOUT_MODULE, module, "train", *SHORT, *overrides]
+    result = subprocess.run(command, cwd=workspace, capture_output=True, text=True, timeout=120)
+    assert_user_error(result, expected)
+    assert_unchanged(workspace, before)
+
+
+def test_a_refused_start_leaves_an_existing_run_byte_identical(tmp_path, finished_run):
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished_run, run_dir)
+    before = snapshot(tmp_path)
+    result = run_cli("train", "algo=pg", "algo.gamma=2", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert_user_error(result, f"hydra.run.dir='{run_dir}' already holds a run")
+    assert_unchanged(tmp_path, before)
+    # A valid command is refused too: a new run never writes into another run's directory.
+    result = run_cli("train", *SHORT, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert_user_error(result, "already holds a run (.hydra, checkpoints, summary.json)")
+    assert_unchanged(tmp_path, before)
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        (["algo.gamma=2"], "algo.gamma=2.0 must be in (0, 1]"),
+        (["env.id=CartPol-v1"], "did you mean CartPole-v1"),
+        (["network=large", "init_from=finished"], "checkpoint network does not match"),
+    ],
+)
+def test_a_refused_start_into_an_existing_folder_leaves_it_as_it_was(
+    tmp_path, finished_run, overrides, expected
+):
+    shutil.copytree(finished_run, tmp_path / "finished")
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "data.csv").write_text("1,2,3\n")
+    before = snapshot(tmp_path)
+    result = run_cli("train", *SHORT, *overrides, "hydra.run.dir=mine", cwd=tmp_path)
+    assert_user_error(result, expected)
+    assert_unchanged(tmp_path, before)
 
 
 def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
+    (tmp_path / "notes.txt").write_text("the user's own file\n")
+    before = snapshot(tmp_path)
     assert_user_error(run_cli("train", f"resume={tmp_path}", cwd=tmp_path), "not an rlcli run")
+    assert_unchanged(tmp_path, before)  # no train.log
     missing = tmp_path / "missing"
     assert_user_error(run_cli("train", f"resume={missing}", cwd=tmp_path), "is not a directory")
+    assert_unchanged(tmp_path, before)
 
 
-def test_resume_with_other_overrides_is_refused(tmp_path, finished_run):
-    result = run_cli("train", f"resume={finished_run}", "seed=3", cwd=tmp_path)
+def test_resume_with_other_overrides_is_refused(workspace):
+    run_dir = workspace / "outputs" / "runs" / "2020-01-01" / "finished"
+    before = snapshot(workspace)
+    result = run_cli("train", f"resume={run_dir}", "seed=3", cwd=workspace)
     assert_user_error(result, "resume takes no other arguments (got seed=3)")
+    assert_unchanged(workspace, before)
 
 
-def test_resume_of_a_finished_run(tmp_path, finished_run):
-    assert_user_error(run_cli("train", f"resume={finished_run}", cwd=tmp_path), "already finished")
+def test_resume_of_a_finished_run(workspace):
+    run_dir = workspace / "outputs" / "runs" / "2020-01-01" / "finished"
+    before = snapshot(workspace)
+    assert_user_error(run_cli("train", f"resume={run_dir}", cwd=workspace), "already finished")
+    assert_unchanged(workspace, before)
 
 
 def test_corrupt_and_truncated_checkpoints(tmp_path, finished_run):
+    final = (finished_run / "checkpoints" / "final.pt").read_bytes()
     truncated = tmp_path / "truncated.pt"
-    truncated.write_bytes((finished_run / "checkpoints" / "final.pt").read_bytes()[:500])
-    assert_user_error(run_cli("eval", str(truncated), cwd=tmp_path), "corrupt, truncated")
+    truncated.write_bytes(final[:500])
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint")
+    interrupted = tmp_path / "interrupted"  # its latest.pt truncated (a full disk)
+    (interrupted / "checkpoints").mkdir(parents=True)
+    (interrupted / "checkpoints" / "latest.pt").write_bytes(final[:500])
+    before = snapshot(tmp_path)
+    assert_user_error(run_cli("eval", str(truncated), cwd=tmp_path), "corrupt, truncated")
     assert_user_error(run_cli("eval", str(garbage), cwd=tmp_path), "cannot be loaded safely")
+    result = run_cli("train", f"resume={interrupted}", cwd=tmp_path)
+    assert_user_error(result, "cannot be loaded safely")
+    assert_unchanged(tmp_path, before)
 
 
-def test_init_from_a_checkpoint_with_another_network(tmp_path, finished_run):
-    result = run_cli("train", *SHORT, "network=large", f"init_from={finished_run}", cwd=tmp_path)
+def test_init_from_a_checkpoint_with_another_network(workspace):
+    run_dir = workspace / "outputs" / "runs" / "2020-01-01" / "finished"
+    before = snapshot(workspace)
+    result = run_cli("train", *SHORT, "network=large", f"init_from={run_dir}", cwd=workspace)
     assert_user_error(result, "checkpoint network does not match")
+    assert_unchanged(workspace, before)
 
 
 class RunsCode:
@@ -121,8 +227,9 @@ class RunsCode:
 def test_checkpoint_that_would_run_code_is_refused(tmp_path):
     evil = tmp_path / "evil.pt"
     torch.save({"agent": RunsCode(), "config": {}}, evil)
+    before = snapshot(tmp_path)
     assert_user_error(run_cli("eval", str(evil), cwd=tmp_path), "cannot be loaded safely")
-    assert not (tmp_path / "PWNED").exists()
+    assert_unchanged(tmp_path, before)  # no PWNED file: the code never ran
 
 
 @pytest.mark.parametrize(
@@ -134,5 +241,8 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path):
         (["checkpoint=newest"], "checkpoint='newest' is not one of final, best, latest"),
     ],
 )
-def test_bad_eval_input(tmp_path, finished_run, arguments, expected):
-    assert_user_error(run_cli("eval", str(finished_run), *arguments, cwd=tmp_path), expected)
+def test_bad_eval_input(workspace, arguments, expected):
+    run_dir = workspace / "outputs" / "runs" / "2020-01-01" / "finished"
+    before = snapshot(workspace)
+    assert_user_error(run_cli("eval", str(run_dir), *arguments, cwd=workspace), expected)
+    assert_unchanged(workspace, before)

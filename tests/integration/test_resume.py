@@ -1,7 +1,9 @@
 """Exact resume, warm start, interrupts, divergence and the eval command."""
 
 import json
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +19,9 @@ from rlcli.build import settings_from_dict, train
 from rlcli.build.objects import build_training_run
 from rlcli.checkpoint import load_checkpoint
 from rlcli.errors import TrainingDiverged, TrainingInterrupted, UserError
+from rlcli.records import RunSummary
 from rlcli.signals import stop_on_signals
-from rlcli.train import TrainingRun
+from rlcli.train import EVAL_SEED_OFFSET, TrainingRun
 
 SHORT = ["env.num_envs=2", "algo.num_steps=64", "eval.every_steps=256", "eval.episodes=2"]
 
@@ -48,50 +51,109 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     }
 
 
-def stop_after(run: TrainingRun, step: int) -> None:
-    """Make ``run`` request a stop once it has trained ``step`` env steps."""
+# Measured in seconds: the only parts of a checkpoint or summary that differ between two runs.
+WALL_CLOCK_COUNTERS = ("training_seconds", "first_solved_seconds")
+WALL_CLOCK_SUMMARY = ("wall_seconds", "sps", "first_solved_seconds")
+
+
+class Crash(Exception):
+    """Stands in for a process that dies between two periodic checkpoints (kill -9, power cut)."""
+
+
+def stop_after(run: TrainingRun, step: int, crash: bool = False) -> None:
+    """Make ``run`` request a stop (or crash, saving nothing) once it has trained ``step`` steps."""
     iterate = run.iterate
 
     def iterate_then_maybe_stop(iteration: int) -> None:
         iterate(iteration)
         if run.counters.global_step >= step:
+            if crash:
+                raise Crash(f"died at step {step}")
             run.request_stop("SIGINT")
 
     run.iterate = iterate_then_maybe_stop
 
 
+def assert_same_state(first: object, second: object, where: str = "checkpoint") -> None:
+    """Equal all the way down: tensors bit for bit, numbers exactly, containers key by key."""
+    if isinstance(first, dict):
+        assert isinstance(second, dict) and sorted(first) == sorted(second), where
+        for key in first:
+            assert_same_state(first[key], second[key], f"{where}[{key!r}]")
+    elif isinstance(first, (list, tuple)):
+        assert type(first) is type(second) and len(first) == len(second), where
+        for index, (a, b) in enumerate(zip(first, second, strict=True)):
+            assert_same_state(a, b, f"{where}[{index}]")
+    elif isinstance(first, torch.Tensor):
+        assert isinstance(second, torch.Tensor) and first.dtype == second.dtype, where
+        assert torch.equal(first, second), where
+    else:
+        assert type(first) is type(second) and first == second, f"{where}: {first} != {second}"
+
+
+def assert_same_final_checkpoint(*runs: Path) -> None:
+    """The whole final checkpoint (agent, optimizer moments and steps, normalisation statistics,
+    collector and env state, RNG states, counters, config) except wall-clock seconds."""
+    first, second = (load_checkpoint(run / "checkpoints" / "final.pt") for run in runs)
+    for checkpoint in (first, second):
+        for name in WALL_CLOCK_COUNTERS:
+            checkpoint["counters"].pop(name)
+    assert_same_state(first, second)
+
+
+def assert_same_summary(first: RunSummary | dict, second: RunSummary | dict) -> None:
+    """Equal summaries but for wall-clock fields (a summary.json mapping or a RunSummary)."""
+    first, second = (s.as_dict() if isinstance(s, RunSummary) else s for s in (first, second))
+    drop = lambda summary: {k: v for k, v in summary.items() if k not in WALL_CLOCK_SUMMARY}  # noqa: E731
+    assert drop(first) == drop(second)
+
+
+def resume_in_process(run_dir: Path) -> TrainingRun:
+    checkpoint = load_checkpoint(run_dir / "checkpoints" / "latest.pt")
+    return build_training_run(settings_from_dict(checkpoint["config"]), run_dir, checkpoint)
+
+
 @pytest.mark.parametrize("algo, overrides", RESUME_CASES)
 def test_stop_and_resume_is_bit_identical_to_one_run(settings, tmp_path, algo, overrides):
-    config = settings(f"algo={algo}", *overrides, *SHORT, "total_timesteps=1536", "seed=3")
+    config = settings(
+        f"algo={algo}",
+        *overrides,
+        *SHORT,
+        "total_timesteps=1536",
+        "checkpoint_every_steps=512",
+        "seed=3",
+    )
     whole = train(config, tmp_path / "whole")
+    split_dir = tmp_path / "split"
 
-    run = build_training_run(config, tmp_path / "split")
+    run = build_training_run(config, split_dir)  # Ctrl-C at 640: latest.pt is written there
     stop_after(run, 640)
     with pytest.raises(TrainingInterrupted, match="resume with: rlcli train resume="):
         run.run()
-    checkpoint = load_checkpoint(tmp_path / "split" / "checkpoints" / "latest.pt")
-    assert checkpoint["counters"]["global_step"] == 640
-    resumed = build_training_run(
-        settings_from_dict(checkpoint["config"]), tmp_path / "split", checkpoint
+    assert (
+        load_checkpoint(split_dir / "checkpoints" / "latest.pt")["counters"]["global_step"] == 640
     )
-    split = resumed.run()
+
+    # Resumed, then dead at 1152 after logging up to there: the last periodic checkpoint is 1024,
+    # so the next resume repeats 1025..1152 and TensorBoard must drop the dead process's points.
+    run = resume_in_process(split_dir)
+    stop_after(run, 1152, crash=True)
+    with pytest.raises(Crash):
+        run.run()
+    latest = load_checkpoint(split_dir / "checkpoints" / "latest.pt")
+    assert latest["counters"]["global_step"] == 1024
+    assert max(step for step, _ in scalars(split_dir)["losses/policy_loss"]) == 1152
+    split = resume_in_process(split_dir).run()
 
     assert split.global_step == whole.global_step == 1536
-    assert split.final_eval_returns == whole.final_eval_returns
     assert split.exact_resume is True
-    final = [
-        torch.load(d / "checkpoints" / "final.pt", weights_only=True)
-        for d in (tmp_path / "whole", tmp_path / "split")
-    ]
-    for key, value in final[0]["agent"].items():
-        assert torch.equal(value, final[1]["agent"][key]), key
-    logged_whole, logged_split = scalars(tmp_path / "whole"), scalars(tmp_path / "split")
+    assert_same_summary(split, whole)
+    assert_same_final_checkpoint(tmp_path / "whole", split_dir)
+    logged_whole, logged_split = scalars(tmp_path / "whole"), scalars(split_dir)
     assert logged_split == logged_whole  # same points, no duplicates, nothing reset
-    steps = [step for step, _ in logged_split["losses/policy_loss"]]
-    assert steps == sorted(set(steps))
 
 
-def test_resume_of_an_env_without_savable_state_resets_envs(settings, tmp_path):
+def test_resume_of_an_env_without_savable_state_resets_envs(settings, tmp_path, caplog):
     config = settings(
         "env=LunarLander-v3",
         "env.num_envs=2",
@@ -99,14 +161,24 @@ def test_resume_of_an_env_without_savable_state_resets_envs(settings, tmp_path):
         "algo.num_minibatches=4",
         "total_timesteps=256",
     )
-    run = build_training_run(config, tmp_path)
+    run = build_training_run(config, tmp_path / "first")
     stop_after(run, 64)
     with pytest.raises(TrainingInterrupted):
         run.run()
-    checkpoint = load_checkpoint(tmp_path / "checkpoints" / "latest.pt")
+    checkpoint = load_checkpoint(tmp_path / "first" / "checkpoints" / "latest.pt")
     assert checkpoint["collector"]["envs"] is None
-    summary = build_training_run(config, tmp_path, resume=checkpoint).run()
-    assert summary.global_step == 256 and summary.exact_resume is False
+    shutil.copytree(tmp_path / "first", tmp_path / "again")
+    summaries = []
+    for name in ("first", "again"):  # resuming is repeatable: fresh resets seeded from the step
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="rlcli"):
+            summaries.append(resume_in_process(tmp_path / name).run())
+        assert caplog.messages == [
+            "LunarLander-v3 state cannot be saved: resumed with freshly reset envs"
+        ]
+    assert summaries[0].global_step == 256 and summaries[0].exact_resume is False
+    assert_same_summary(*summaries)
+    assert_same_final_checkpoint(tmp_path / "first", tmp_path / "again")
 
 
 def test_init_from_starts_a_new_run_from_saved_weights(settings, tmp_path):
@@ -213,38 +285,131 @@ def test_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, signum, code):
     assert summary["global_step"] == stopped_at + 512
 
 
-def test_kill_9_loses_at_most_the_steps_since_the_last_checkpoint(tmp_path):
-    process, run_dir = start_training(
-        tmp_path, "total_timesteps=200000", "checkpoint_every_steps=512"
-    )
-    wait_for(run_dir / "checkpoints" / "latest.pt", process)
-    time.sleep(0.5)
-    process.kill()
-    process.communicate(timeout=30)
-    checkpoint = load_checkpoint(run_dir / "checkpoints" / "latest.pt")  # complete and readable
-    checkpoint["config"]["total_timesteps"] = checkpoint["counters"]["global_step"] + 256
-    torch.save(checkpoint, run_dir / "checkpoints" / "latest.pt")
-    result = resume(run_dir)
-    assert result.returncode == 0, result.stderr
-    assert (run_dir / "summary.json").is_file()
+def run_in(cwd: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """``python <arguments>`` in ``cwd``."""
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    command = [sys.executable, *arguments]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_eval_command_reports_and_writes_json(settings, tmp_path):
-    train(settings(*SHORT, "total_timesteps=512"), tmp_path)
-    command = [
-        sys.executable,
-        "-m",
-        "rlcli.cli",
-        "eval",
-        str(tmp_path),
-        "episodes=3",
-        "deterministic=false",
+# ``rlcli <arguments>`` that kills itself with SIGKILL when an iteration would start at
+# ``global_step >= kill_at``: a kill -9 at a known step, between two periodic checkpoints.
+KILLED_AT = """
+import os, signal, sys
+from rlcli.cli import main
+from rlcli.train import TrainingRun
+
+kill_at, iterate = int(sys.argv[1]), TrainingRun.iterate
+
+def iterate_unless_killed(self, iteration):
+    if self.counters.global_step >= kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    iterate(self, iteration)
+
+TrainingRun.iterate = iterate_unless_killed
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_kill_9_loses_only_the_steps_since_the_last_periodic_checkpoint(tmp_path):
+    budget = [
+        *SHORT,
+        "progress=none",
+        "stop_when_solved=false",
+        "total_timesteps=2048",
+        "checkpoint_every_steps=512",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    whole = run_in(tmp_path, "-m", "rlcli.cli", "train", *budget, "hydra.run.dir=whole")
+    assert whole.returncode == 0, whole.stderr
+    killed = run_in(tmp_path, "-c", KILLED_AT, "1280", "train", *budget, "hydra.run.dir=killed")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_dir = tmp_path / "killed"
+    latest = load_checkpoint(run_dir / "checkpoints" / "latest.pt")  # complete and readable
+    assert latest["counters"]["global_step"] == 1024  # 256 steps lost, fewer than 512
+
+    result = resume(run_dir)  # the CLI's resume: same directory, same TensorBoard run
     assert result.returncode == 0, result.stderr
-    assert "mean return" in result.stdout and "over 3 stochastic episodes" in result.stdout
+    summaries = [
+        json.loads((d / "summary.json").read_text()) for d in (tmp_path / "whole", run_dir)
+    ]
+    assert summaries[1]["global_step"] == 2048 and summaries[1]["exact_resume"] is True
+    assert_same_summary(*summaries)
+    assert_same_final_checkpoint(tmp_path / "whole", run_dir)
+    assert scalars(run_dir) == scalars(tmp_path / "whole")
+
+
+def test_eval_command_follows_the_runs_own_evaluation_mode(settings, tmp_path):
+    train(settings(*SHORT, "total_timesteps=512", "eval.deterministic=false"), tmp_path)
+    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(tmp_path), "episodes=3")
+    assert result.returncode == 0, result.stderr
+    assert "over 3 stochastic episodes" in result.stdout  # the run's eval.deterministic=false
     written = json.loads((tmp_path / "eval_final.json").read_text())
     assert len(written["returns"]) == 3 and written["deterministic"] is False
+    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(tmp_path), "deterministic=true")
+    assert result.returncode == 0, result.stderr
+    assert "over 10 deterministic episodes" in result.stdout
+
+
+NORMALISED = [
+    "env=Pendulum-v1",  # the preset normalises observations and rewards
+    *SHORT,
+    "algo.num_minibatches=4",
+    "progress=none",
+    "seed=3",
+    "hydra.run.dir=run",
+]
+
+
+@pytest.fixture(scope="module")
+def normalised_run(tmp_path_factory) -> Path:
+    """A finished Pendulum run with observation normalisation, trained through the CLI."""
+    root = tmp_path_factory.mktemp("normalised")
+    result = run_in(root, "-m", "rlcli.cli", "train", *NORMALISED, "total_timesteps=512")
+    assert result.returncode == 0, result.stderr
+    return root / "run"
+
+
+def test_eval_command_defaults_replay_the_runs_final_evaluation(normalised_run, tmp_path):
+    summary = json.loads((normalised_run / "summary.json").read_text())
+    seed = f"seed={3 + EVAL_SEED_OFFSET}"  # the run's evaluation seed
+    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(normalised_run), "episodes=2", seed)
+    assert result.returncode == 0, result.stderr
+    assert "over 2 deterministic episodes" in result.stdout
+    written = json.loads((normalised_run / "eval_final.json").read_text())  # next to the run
+    assert written["checkpoint"] == str(normalised_run / "checkpoints" / "final.pt")
+    # The final checkpoint with its frozen observation statistics, acting as the run evaluated:
+    assert written["returns"] == summary["final_eval_returns"]
+
+    output = tmp_path / "best.json"
+    arguments = ["episodes=2", seed, "checkpoint=best", f"output={output}"]
+    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(normalised_run), *arguments)
+    assert result.returncode == 0, result.stderr
+    written = json.loads(output.read_text())
+    assert written["checkpoint"] == str(normalised_run / "checkpoints" / "best.pt")
+    assert written["mean_return"] == summary["best_eval_mean_return"]
+    assert not (normalised_run / "eval_best.json").exists(), "output= replaces the default path"
+
+
+def test_init_from_a_run_loads_its_observation_statistics(normalised_run, tmp_path):
+    arguments = [*NORMALISED, "total_timesteps=256", f"init_from={normalised_run}"]
+    result = run_in(tmp_path, "-m", "rlcli.cli", "train", *arguments)
+    assert result.returncode == 0, result.stderr
+    source, warm = (
+        load_checkpoint(run / "checkpoints" / "final.pt")["observation_normalizer"]
+        for run in (normalised_run, tmp_path / "run")
+    )
+    # The warm run's 256 steps are folded into the source's statistics of 512+ observations.
+    assert warm["count"] > source["count"] > 512
+
+
+def test_divergence_exits_3_with_one_line(tmp_path):
+    arguments = [*SHORT, "total_timesteps=512", "algo.learning_rate=1e20", "progress=none"]
+    result = run_in(tmp_path, "-m", "rlcli.cli", "train", *arguments)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines() == [
+        "rlcli: error: training diverged at step 128 (a loss or parameter is NaN or infinite); "
+        "no checkpoint yet. Try a lower algo.learning_rate or algo.max_grad_norm."
+    ]
 
 
 def test_eval_command_records_video(settings, tmp_path):

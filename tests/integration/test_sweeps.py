@@ -4,15 +4,19 @@ not stop a sweep, re-runs that skip finished jobs, and Optuna searches with prun
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from hydra import compose, initialize_config_module
 
 from rlcli.build import settings_from_config
+from rlcli.checkpoint import load_checkpoint
 from rlcli.errors import UserError
 from rlcli.search import RunPruned, TrialRef, split_overrides, trial_outcome
 from rlcli.sweep import FAILED_FILE, JOB_FILE, PRUNED_FILE, run_sweep_job
@@ -164,6 +168,53 @@ def test_a_failed_job_is_recorded_and_a_rerun_skips_finished_jobs(tmp_path):
     assert "job 1 failed: algo.learning_rate=-1.0 must be > 0" in second.stdout
     assert finished.stat().st_mtime_ns == before
     assert len(list((sweep / "0_ppo_CartPole-v1_seed0").glob("events.out.tfevents.*"))) == 1
+
+
+def test_ctrl_c_in_a_multirun_leaves_every_job_resumable(tmp_path):
+    # Jobs run one after another in this process: #0 finishes, #1 is interrupted, #2 never starts.
+    sweep = tmp_path / "sweep"
+    budgets = "total_timesteps=512,200000,256"
+    untimed = [argument for argument in TINY if not argument.startswith("total_timesteps=")]
+    command = ["train", "-m", budgets, *untimed, "stop_when_solved=false", "hydra.sweep.dir=sweep"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rlcli.cli", *command],
+        cwd=tmp_path,
+        env={**os.environ, "SDL_VIDEODRIVER": "dummy"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell job
+    )
+    interrupted = sweep / "1_ppo_CartPole-v1_seed0"
+    deadline = time.monotonic() + 120
+    while not (interrupted / "checkpoints" / "best.pt").exists():  # mid-training
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, "job 1 never evaluated"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert f"resume with: rlcli train resume={interrupted.resolve()}" in stderr
+    assert (sweep / "0_ppo_CartPole-v1_seed0" / "summary.json").is_file()
+    assert not (interrupted / "summary.json").exists()
+    assert not (sweep / "2_ppo_CartPole-v1_seed0").exists()
+
+    # The interrupted job continues exactly (its budget shortened here to keep the test short)...
+    checkpoint = load_checkpoint(interrupted / "checkpoints" / "latest.pt")
+    stopped_at = checkpoint["counters"]["global_step"]
+    checkpoint["config"]["total_timesteps"] = stopped_at + 128
+    torch.save(checkpoint, interrupted / "checkpoints" / "latest.pt")
+    resumed = run_cli("train", f"resume={interrupted}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    # ... and the same command finishes the sweep: the finished jobs are skipped.
+    again = run_cli(*command, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "job 0 already finished" in again.stdout and "job 1 already finished" in again.stdout
+    assert {name: job["global_step"] for name, job in finished_jobs(sweep).items()} == {
+        "0_ppo_CartPole-v1_seed0": 512,
+        "1_ppo_CartPole-v1_seed0": stopped_at + 128,
+        "2_ppo_CartPole-v1_seed0": 256,
+    }
 
 
 def test_sweep_job_records_a_bug_with_its_traceback_and_a_pruned_run(tmp_path):

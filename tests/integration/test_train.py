@@ -1,7 +1,9 @@
 """train() end to end into a temporary directory, and the console script."""
 
+import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,21 +14,30 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from rlcli.algos import ALGORITHMS
 from rlcli.build import train
+from rlcli.envs import make_vector_env
+from rlcli.evaluate_command import restore_policy
 from rlcli.metrics import METRIC_TAGS
 
 SHORT = ["env.num_envs=2", "algo.num_steps=64", "total_timesteps=768", "eval.every_steps=256"]
+# README's "What a run writes": every key of summary.json (test_packaging checks README names them).
 SUMMARY_KEYS = {
     "algo",
     "env_id",
     "seed",
     "global_step",
+    "iterations",
     "wall_seconds",
     "sps",
     "final_eval_mean_return",
     "final_eval_std_return",
+    "final_eval_returns",
     "best_eval_mean_return",
     "first_solved_step",
+    "first_solved_seconds",
+    "reward_threshold",
+    "exact_resume",
 }
+PPO_ONLY_TAGS = {"charts/clip_coef", "losses/approx_kl", "losses/clipfrac"}
 
 
 def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -44,36 +55,49 @@ def test_train_writes_events_checkpoints_and_summary(settings, tmp_path, algo, e
     config = settings(f"algo={algo}", f"env={env}", *SHORT, *extra)
     summary = train(config, tmp_path)
 
-    assert set(summary.as_dict()) >= SUMMARY_KEYS
+    assert set(summary.as_dict()) == SUMMARY_KEYS
     assert json.loads((tmp_path / "summary.json").read_text()) == summary.as_dict()
-    assert summary.global_step == 768 and summary.algo == algo
+    assert (summary.algo, summary.env_id, summary.seed) == (algo, env, 0)
+    assert (summary.global_step, summary.iterations) == (768, 6)
+    assert summary.exact_resume is True
 
     logged = scalars(tmp_path)
-    expected = {
-        "charts/episodic_return",
-        "charts/episodic_length",
-        "charts/SPS",
-        "charts/learning_rate",
-        "losses/policy_loss",
-        "losses/value_loss",
-        "losses/entropy",
-        "losses/explained_variance",
-        "eval/mean_return",
-    }
-    if algo == "ppo":
-        expected |= {"losses/approx_kl", "losses/clipfrac"}
-    assert expected <= set(logged)
-    assert set(logged) <= set(METRIC_TAGS), "every logged tag is documented in METRIC_TAGS"
+    # Every documented tag (pg with a baseline logs all but PPO's clip range, KL and clip fraction).
+    expected = set(METRIC_TAGS) if algo == "ppo" else set(METRIC_TAGS) - PPO_ONLY_TAGS
+    assert set(logged) == expected
     assert [step for step, _ in logged["eval/mean_return"]] == [256, 512, 768]
-    assert logged["eval/mean_return"][-1][1] == pytest.approx(summary.final_eval_mean_return)
+    final_eval = {tag: logged[tag][-1][1] for tag in ("eval/mean_return", "eval/std_return")}
+    assert final_eval == pytest.approx(
+        {
+            "eval/mean_return": summary.final_eval_mean_return,
+            "eval/std_return": summary.final_eval_std_return,
+        }
+    )
+    # CartPole pays 1 per step; Pendulum's episodes always last its 200-step time limit.
+    length = summary.final_eval_mean_return if env == "CartPole-v1" else 200
+    assert logged["eval/mean_length"][-1][1] == pytest.approx(length)
+    if algo == "ppo":  # the clip range of each of the 6 iterations, annealed or constant
+        clip, anneal = config.algo.clip_coef, config.algo.anneal_clip
+        clips = [clip * (1 - i / 6) if anneal else clip for i in range(6)]
+        assert logged["charts/clip_coef"] == [
+            (128 * (i + 1), pytest.approx(value)) for i, value in enumerate(clips)
+        ]
 
+    envs = make_vector_env(env, 1)
     for name in ("best.pt", "final.pt"):
         checkpoint = torch.load(tmp_path / "checkpoints" / name, weights_only=True)
-        assert set(checkpoint["agent"]) == set(dict(checkpoint["agent"]).keys())
-        assert checkpoint["config"]["env"]["id"] == env
+        restore_policy(config, checkpoint, envs)  # a strict load: every weight, no other
+        assert checkpoint["config"] == dataclasses.asdict(config)
         assert {"python", "numpy", "torch"} <= set(checkpoint["rng"])
+    envs.close()
     final = torch.load(tmp_path / "checkpoints" / "final.pt", weights_only=True)
     assert final["counters"]["global_step"] == 768
+
+
+def test_readme_lists_every_summary_key():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    paragraph = readme.split("`summary.json` keys:", 1)[1].split("\n\n", 1)[0]
+    assert set(re.findall(r"`(\w+)`", paragraph)) == SUMMARY_KEYS
 
 
 def test_normalisation_statistics_are_checkpointed(settings, tmp_path):
@@ -123,17 +147,67 @@ def test_console_script_trains_into_outputs(tmp_path):
     assert result.returncode == 0, result.stderr
     (run_dir,) = (tmp_path / "outputs" / "runs").glob("*/*_ppo_CartPole-v1_seed0")
     assert (run_dir / ".hydra" / "config.yaml").is_file()
-    assert (run_dir / "train.log").read_text().count("step") >= 1
+    last_line = (run_dir / "train.log").read_text().splitlines()[-1]
+    assert "step       768/768 (100.0%)" in last_line  # the progress line at the end
     assert json.loads((run_dir / "summary.json").read_text())["global_step"] == 768
 
 
 def test_multirun_makes_one_directory_per_job(tmp_path):
-    result = run_cli("train", "-m", "seed=0,1", *SHORT, "progress=none", cwd=tmp_path)
+    # Without the end-of-sweep report (test_sweep_report checks it is written by default).
+    arguments = ["-m", "seed=0,1", *SHORT, "progress=none", "~hydra.callbacks.report"]
+    result = run_cli("train", *arguments, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    runs = sorted(p.name for p in (tmp_path / "outputs" / "multirun").glob("*/*/*_seed*"))
-    assert runs == ["0_ppo_CartPole-v1_seed0", "1_ppo_CartPole-v1_seed1"]
-    for run in (tmp_path / "outputs" / "multirun").glob("*/*/*_seed*"):
-        assert (run / "summary.json").is_file()
+    (sweep,) = (tmp_path / "outputs" / "multirun").glob("*/*")
+    jobs = ["0_ppo_CartPole-v1_seed0", "1_ppo_CartPole-v1_seed1"]
+    assert sorted(p.name for p in sweep.iterdir()) == [*jobs, "multirun.yaml"]  # no report
+    for job in jobs:
+        assert (sweep / job / "summary.json").is_file()
+
+
+# A custom env in its own module, as a user would write one: rlcli imports the module named in
+# gymnasium's ``module:Env-v0`` id, which registers the env.
+CORRIDOR = """import gymnasium as gym
+import numpy as np
+
+
+class Corridor(gym.Env):
+    \"\"\"Walk right to the goal five steps away.\"\"\"
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.position = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.position = max(self.position + (1 if action == 1 else -1), -5)
+        at_goal = self.position >= 5
+        return np.array([self.position / 5], np.float32), float(at_goal), at_goal, False, {}
+
+
+gym.register("Corridor-v0", entry_point=Corridor, max_episode_steps=20)
+"""
+
+
+def test_a_custom_env_in_module_form_trains_and_evaluates(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "my_corridor.py").write_text(CORRIDOR)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "src")}
+    rlcli = [sys.executable, "-m", "rlcli.cli"]
+    train_command = [*rlcli, "train", "env.id=my_corridor:Corridor-v0", *SHORT, "progress=none"]
+    trained = subprocess.run(
+        [*train_command, "hydra.run.dir=run"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert trained.returncode == 0, trained.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["env_id"], summary["global_step"]) == ("my_corridor:Corridor-v0", 768)
+    evaluated = subprocess.run(
+        [*rlcli, "eval", "run", "episodes=2"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert evaluated.stdout.startswith("my_corridor:Corridor-v0: mean return")
 
 
 def test_cli_help_version_and_unknown_command(tmp_path):
