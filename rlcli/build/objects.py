@@ -70,19 +70,20 @@ def build_source(
         from rlcli.demonstrations import DemonstrationSource
 
         return DemonstrationSource.from_config(config, envs, device)
+    learned_reward = config.rlhf.enabled
     collector = RolloutCollector(
         envs,
         algo.num_steps,
         config.seed,
         device,
         observation_normalizer,
-        reward_normalizer,
-        keep_raw_observations=config.rlhf.enabled,
+        None if learned_reward else reward_normalizer,  # the reward source scales its own
+        keep_raw_observations=learned_reward,
     )
-    if config.rlhf.enabled:
-        from rlcli.rlhf.source import build_preference_source
+    if learned_reward:
+        from rlcli.build.preferences import build_preference_source
 
-        return build_preference_source(config, collector, device)
+        return build_preference_source(config, collector, reward_normalizer)
     return collector
 
 

@@ -1,0 +1,44 @@
+"""Labellers answer "which of two segments is better?": a simulated teacher from the env's reward
+(perfect or imperfect on purpose, as in B-Pref, Lee et al. 2021)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+from rlcli.settings import LabellerConfig
+
+
+class Labeller(Protocol):
+    """Anything that turns segment pairs into preferences (1 = A better, 0 = B, 0.5 = equal)."""
+
+    def label(self, true_rewards_a: torch.Tensor, true_rewards_b: torch.Tensor) -> torch.Tensor:
+        """Preferences [P] for segments given by their env rewards [P, L]."""
+        ...
+
+
+class SyntheticLabeller:
+    """A teacher who knows the env's reward: an oracle at temperature 0, Boltzmann-rational above
+    it, with a mistake rate, an "equal" threshold and a myopic discount."""
+
+    def __init__(self, config: LabellerConfig, generator: torch.Generator) -> None:
+        self.config = config
+        self.generator = generator
+
+    def label(self, true_rewards_a: torch.Tensor, true_rewards_b: torch.Tensor) -> torch.Tensor:
+        """Preferences [P] from the (discounted) true segment returns."""
+        config = self.config
+        length = true_rewards_a.shape[-1]
+        weights = config.discount ** torch.arange(length - 1, -1, -1, dtype=torch.float32)
+        difference = (true_rewards_a - true_rewards_b) @ weights  # [P]
+        if config.temperature > 0:
+            probability = torch.sigmoid(difference / config.temperature)
+            draws = torch.rand(difference.shape, generator=self.generator)
+            preferences = (draws < probability).float()
+        else:
+            preferences = (difference > 0).float()
+        mistakes = torch.rand(difference.shape, generator=self.generator) < config.mistake_rate
+        preferences = torch.where(mistakes, 1.0 - preferences, preferences)
+        equal = difference.abs() <= config.equal_threshold
+        return torch.where(equal, torch.full_like(preferences, 0.5), preferences)

@@ -1,0 +1,185 @@
+"""r_hat(s, a): an ensemble of MLPs fitted to preferences, with its input and output scaling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from rlcli.networks import mlp
+from rlcli.rlhf.preferences import bradley_terry_loss, pair_accuracy
+from rlcli.settings import RewardModelConfig
+
+
+def action_features(actions: torch.Tensor, action_space: gym.Space) -> torch.Tensor:
+    """Actions as reward-model inputs [..., A]: one-hot for Discrete, clipped values for Box."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        return nn.functional.one_hot(actions.long(), int(action_space.n)).float()
+    low = torch.as_tensor(action_space.low, dtype=torch.float32)
+    high = torch.as_tensor(action_space.high, dtype=torch.float32)
+    return torch.maximum(torch.minimum(actions.float(), high), low)
+
+
+@dataclass
+class Comparisons:
+    """Labelled segment pairs: the inputs of both segments, the label and its weight."""
+
+    inputs_a: torch.Tensor  # [P, L, F] observation + action features of segment A
+    inputs_b: torch.Tensor  # [P, L, F]
+    preferences: torch.Tensor  # [P] 1 = A better, 0 = B better, 0.5 = equal
+    weights: torch.Tensor  # [P] a ranking's pairs share one unit of weight
+
+    def __len__(self) -> int:
+        return self.preferences.shape[0]
+
+    def select(self, indices: torch.Tensor) -> Comparisons:
+        """The comparisons at ``indices``."""
+        return Comparisons(
+            self.inputs_a[indices],
+            self.inputs_b[indices],
+            self.preferences[indices],
+            self.weights[indices],
+        )
+
+    def extend(self, other: Comparisons) -> Comparisons:
+        """These comparisons followed by ``other``'s."""
+        return Comparisons(
+            torch.cat([self.inputs_a, other.inputs_a]),
+            torch.cat([self.inputs_b, other.inputs_b]),
+            torch.cat([self.preferences, other.preferences]),
+            torch.cat([self.weights, other.weights]),
+        )
+
+
+class RewardModel(nn.Module):
+    """Ensemble of MLP reward functions over standardised (observation, action) features.
+
+    ``forward`` returns every member's reward [M, ...]; ``reward`` the ensemble mean, shifted and
+    scaled so that rewards on recent behaviour have zero mean and unit std (Christiano et al.)."""
+
+    def __init__(self, input_size: int, config: RewardModelConfig) -> None:
+        super().__init__()
+        self.members = nn.ModuleList()
+        for _ in range(config.ensemble_size):
+            member = mlp(input_size, config.hidden_sizes, config.activation)
+            member.append(nn.Linear(config.hidden_sizes[-1], 1))
+            self.members.append(member)
+        self.register_buffer("input_mean", torch.zeros(input_size))
+        self.register_buffer("input_std", torch.ones(input_size))
+        self.register_buffer("output_shift", torch.zeros(()))
+        self.register_buffer("output_scale", torch.ones(()))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Rewards [M, *batch] of every member for inputs [*batch, F]."""
+        standardised = (inputs - self.input_mean) / self.input_std
+        return torch.stack([member(standardised).squeeze(-1) for member in self.members])
+
+    def reward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The normalised ensemble-mean reward [*batch]."""
+        return (self(inputs).mean(0) - self.output_shift) / self.output_scale
+
+    def fit_input_statistics(self, inputs: torch.Tensor) -> None:
+        """Standardise inputs with the mean and std of ``inputs`` [*, F]."""
+        flat = inputs.reshape(-1, inputs.shape[-1])
+        self.input_mean.copy_(flat.mean(0))
+        self.input_std.copy_(flat.std(0).clamp_min(1e-6) if flat.shape[0] > 1 else 1.0)
+
+    def fit_output_statistics(self, inputs: torch.Tensor) -> None:
+        """Make the ensemble-mean reward on ``inputs`` [*, F] zero-mean with unit std."""
+        with torch.no_grad():
+            rewards = self(inputs.reshape(-1, inputs.shape[-1])).mean(0)
+        self.output_shift.copy_(rewards.mean())
+        self.output_scale.copy_(rewards.std().clamp_min(1e-6) if rewards.numel() > 1 else 1.0)
+
+
+def segment_returns(model: RewardModel, inputs: torch.Tensor) -> torch.Tensor:
+    """Summed raw member rewards of segments: [M, P] for inputs [P, L, F]."""
+    return model(inputs).sum(-1)
+
+
+def disagreement(
+    model: RewardModel, inputs_a: torch.Tensor, inputs_b: torch.Tensor
+) -> torch.Tensor:
+    """[P] std over members of P(A > B): how much the ensemble disputes each pair."""
+    with torch.no_grad():
+        difference = segment_returns(model, inputs_a) - segment_returns(model, inputs_b)
+        return torch.sigmoid(difference).std(0) if len(model.members) > 1 else difference[0] * 0
+
+
+@dataclass
+class FitResult:
+    """Loss and held-out pair accuracy after fitting the reward model."""
+
+    train_loss: float
+    validation_accuracy: float
+    validation_size: int
+
+
+def split_comparisons(
+    comparisons: Comparisons, validation_fraction: float, generator: torch.Generator
+) -> tuple[Comparisons, Comparisons]:
+    """(training, validation) split in a fixed random order; validation is empty below 5 pairs."""
+    count = len(comparisons)
+    held_out = int(count * validation_fraction) if count >= 5 else 0
+    order = torch.randperm(count, generator=generator)
+    return comparisons.select(order[held_out:]), comparisons.select(order[:held_out])
+
+
+def fit_reward_model(
+    model: RewardModel,
+    comparisons: Comparisons,
+    config: RewardModelConfig,
+    generator: torch.Generator,
+) -> FitResult:
+    """Fit every member on the training split with the Bradley-Terry loss (each member sees its
+    own minibatch order); held-out pair accuracy of the ensemble mean on the validation split."""
+    training, validation = split_comparisons(comparisons, config.validation_fraction, generator)
+    model.fit_input_statistics(torch.cat([training.inputs_a, training.inputs_b]))
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    losses = []
+    for _ in range(config.epochs):
+        orders = [torch.randperm(len(training), generator=generator) for _ in model.members]
+        for start in range(0, len(training), config.batch_size):
+            loss = sum(
+                _member_loss(
+                    model, index, training.select(order[start : start + config.batch_size]), config
+                )
+                for index, order in enumerate(orders)
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()) / len(model.members))
+    accuracy = evaluate_pairs(model, validation) if len(validation) else float("nan")
+    return FitResult(float(np.mean(losses[-10:])) if losses else 0.0, accuracy, len(validation))
+
+
+def _member_loss(
+    model: RewardModel, index: int, batch: Comparisons, config: RewardModelConfig
+) -> torch.Tensor:
+    """Bradley-Terry loss of one ensemble member on a minibatch of comparisons."""
+    member = model.members[index]
+
+    def summed(inputs: torch.Tensor) -> torch.Tensor:
+        return member((inputs - model.input_mean) / model.input_std).squeeze(-1).sum(-1)
+
+    return bradley_terry_loss(
+        summed(batch.inputs_a),
+        summed(batch.inputs_b),
+        batch.preferences,
+        batch.weights,
+        config.label_noise,
+    )
+
+
+def evaluate_pairs(model: RewardModel, comparisons: Comparisons) -> float:
+    """Pair accuracy of the ensemble mean on ``comparisons``."""
+    with torch.no_grad():
+        returns_a = segment_returns(model, comparisons.inputs_a).mean(0)
+        returns_b = segment_returns(model, comparisons.inputs_b).mean(0)
+    return pair_accuracy(returns_a, returns_b, comparisons.preferences)
