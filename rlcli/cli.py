@@ -21,6 +21,11 @@ commands:
            continue an interrupted run exactly, in its own directory, with its saved config
   eval     evaluate a run or checkpoint: rlcli eval <run dir or .pt> episodes=20
            [deterministic=true|false] [video=true] [seed=N] [checkpoint=final|best|latest]
+  collect  record a trained policy's episodes as a Minari dataset (demonstrations):
+           rlcli collect <run dir or .pt> episodes=10 [checkpoint=final|best|latest]
+           [deterministic=true|false] [seed=N] [output=<dataset dir>]
+  rlhf     the RLHF pipeline (demonstrator -> collect -> SFT -> reward model -> PPO with a KL
+           leash, plus controls) in one directory: rlcli rlhf env=CartPole-v1 seed=0
   report   aggregate seeds: rlcli report <sweep dir or run dirs...> [out=<dir>]
 
 options:
@@ -182,6 +187,20 @@ def _report_command(arguments: list[str]) -> int:
     return 0
 
 
+def _collect_command(arguments: list[str]) -> int:
+    from rlcli.collect_command import collect_command, parse_collect_arguments
+
+    _guarded(lambda: collect_command(parse_collect_arguments(arguments)))
+    return 0
+
+
+def _rlhf_command(arguments: list[str]) -> int:
+    from rlcli.rlhf.pipeline import run_pipeline_command
+
+    _guarded(lambda: run_pipeline_command(arguments))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rlcli`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -198,9 +217,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _train_command(rest)
     if command == "eval":
         return _eval_command(rest)
+    if command == "collect":
+        return _collect_command(rest)
+    if command == "rlhf":
+        return _rlhf_command(rest)
     if command == "report":
         return _report_command(rest)
-    fail(f"unknown command {command!r}; valid commands: train, eval, report")
+    fail(f"unknown command {command!r}; valid commands: train, eval, collect, rlhf, report")
     return EXIT_USER_ERROR
 
 

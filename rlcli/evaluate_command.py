@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlcli.arguments import parse_path_and_options
 from rlcli.build import find_checkpoint, settings_from_dict
 from rlcli.build.objects import make_agent
 from rlcli.checkpoint import load_checkpoint
@@ -39,26 +40,8 @@ class EvalRequest:
     output: Path | None = None
 
 
-def _parse_value(key: str, text: str, kind: type) -> Any:
-    if kind is bool:
-        if text.lower() in ("true", "1", "yes"):
-            return True
-        if text.lower() in ("false", "0", "no"):
-            return False
-        raise UserError(f"{key}={text!r} is not a boolean; use true or false")
-    try:
-        return kind(text)
-    except ValueError:
-        raise UserError(f"{key}={text!r} is not a valid {kind.__name__}") from None
-
-
 def parse_eval_arguments(arguments: list[str]) -> EvalRequest:
     """``<path> key=value ...`` -> EvalRequest; unknown keys and bad values are user errors."""
-    paths = [a for a in arguments if "=" not in a]
-    if len(paths) != 1:
-        raise UserError(
-            "eval needs exactly one run directory or checkpoint path: rlcli eval outputs/runs/..."
-        )
     kinds = {
         "episodes": int,
         "deterministic": bool,
@@ -68,15 +51,8 @@ def parse_eval_arguments(arguments: list[str]) -> EvalRequest:
         "checkpoint": str,
         "output": Path,
     }
-    values: dict[str, Any] = {}
-    for argument in arguments:
-        if "=" not in argument:
-            continue
-        key, text = argument.split("=", 1)
-        if key not in kinds:
-            raise UserError(f"unknown eval option {key!r}; valid: {', '.join(kinds)}")
-        values[key] = _parse_value(key, text, kinds[key])
-    request = EvalRequest(Path(paths[0]), **values)
+    path, values = parse_path_and_options("eval", arguments, kinds)
+    request = EvalRequest(path, **values)
     if request.episodes < 1:
         raise UserError(f"episodes={request.episodes} must be >= 1")
     if request.checkpoint not in ("final", "best", "latest"):

@@ -104,8 +104,16 @@ def checkpoint_payload(learner: Learner, config: TrainConfig, counters: Counters
 
 def load_weights(learner: Learner, checkpoint: dict[str, Any]) -> None:
     """Network weights and observation statistics from a checkpoint; a mismatch is a user error."""
+    state = checkpoint["agent"]
+    # A policy cloned from demonstrations has no critic: RL starting from it learns a fresh one.
+    without_critic = learner.agent.critic is not None and not any(
+        key.startswith("critic.") for key in state
+    )
     try:
-        learner.agent.load_state_dict(checkpoint["agent"])
+        result = learner.agent.load_state_dict(state, strict=not without_critic)
+        leftovers = [key for key in result.missing_keys if not key.startswith("critic.")]
+        if leftovers or result.unexpected_keys:
+            raise RuntimeError(f"missing {leftovers}, unexpected {result.unexpected_keys}")
     except RuntimeError as error:
         detail = str(error).strip().splitlines()[-1].strip()
         raise UserError(

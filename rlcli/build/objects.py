@@ -67,9 +67,20 @@ def build_source(
     dataset of demonstrations."""
     algo: Algorithm = config.algo
     if algo.consumes == "demonstrations":
-        from rlcli.demonstrations import DemonstrationSource
+        from rlcli.demonstrations import DemonstrationSource, check_spaces, load_demonstrations
 
-        return DemonstrationSource.from_config(config, envs, device)
+        assert config.dataset is not None  # validate() refuses algo=bc without a dataset
+        demonstrations = load_demonstrations(config.dataset)
+        check_spaces(config.dataset, demonstrations, envs)
+        return DemonstrationSource(
+            demonstrations,
+            algo.minibatch_size,
+            algo.minibatches_per_iteration,
+            algo.validation_fraction,
+            config.seed,
+            device,
+            observation_normalizer,
+        )
     learned_reward = config.rlhf.enabled
     collector = RolloutCollector(
         envs,

@@ -62,6 +62,12 @@ def validate(config: TrainConfig) -> None:
             f"use env=generic env.id={config.env.id} (or the env's own preset) so the tuned "
             "hyperparameters of another env are not applied"
         )
+    if config.algo.consumes == "demonstrations" and config.dataset is None:
+        raise UserError(
+            f"algo={config.algo.name} learns from demonstrations: add dataset=<Minari dataset id "
+            "or directory>, e.g. one written by rlcli collect <run dir>"
+        )
+    _validate_rlhf(config)
     if config.device.startswith("cuda"):
         import torch
 
@@ -104,3 +110,53 @@ def find_checkpoint(path: Path, preference: tuple[str, ...] = CHECKPOINT_PREFERE
             return candidate
     names = ", ".join(f"checkpoints/{name}.pt" for name in preference)
     raise UserError(f"{str(path)!r} is not an rlcli run directory: it has none of {names}")
+
+
+def _validate_rlhf(config: TrainConfig) -> None:
+    """Range rules of the rlhf group, checked only when it is enabled."""
+    rlhf = config.rlhf
+    if not rlhf.enabled:
+        return
+    model = rlhf.reward_model_config
+    checks = [
+        (
+            config.algo.consumes == "rollouts",
+            f"rlhf.enabled=true needs an RL algo, not {config.algo.name}",
+        ),
+        (rlhf.kl_coef >= 0, f"rlhf.kl_coef={rlhf.kl_coef} must be >= 0"),
+        (
+            rlhf.kl_target is None or rlhf.kl_target > 0,
+            f"rlhf.kl_target={rlhf.kl_target} must be > 0 or null",
+        ),
+        (rlhf.segment_length >= 2, f"rlhf.segment_length={rlhf.segment_length} must be >= 2"),
+        (rlhf.label_budget >= 1, f"rlhf.label_budget={rlhf.label_budget} must be >= 1"),
+        (
+            rlhf.label_every_steps >= 1,
+            f"rlhf.label_every_steps={rlhf.label_every_steps} must be >= 1",
+        ),
+        (
+            0 <= rlhf.initial_label_fraction <= 1,
+            f"rlhf.initial_label_fraction={rlhf.initial_label_fraction} must be in [0, 1]",
+        ),
+        (
+            rlhf.candidates_per_label >= 1,
+            f"rlhf.candidates_per_label={rlhf.candidates_per_label} must be >= 1",
+        ),
+        (
+            model.ensemble_size >= 1,
+            f"rlhf.reward_model_config.ensemble_size={model.ensemble_size} must be >= 1",
+        ),
+        (
+            rlhf.online or rlhf.reward_model is not None,
+            "rlhf.online=false needs a trained model: rlhf.reward_model=<reward model file or "
+            "stage directory>",
+        ),
+        (
+            not rlhf.online or rlhf.labeller.kind == "synthetic",
+            f"rlhf.labeller.kind={rlhf.labeller.kind!r}: online labelling supports synthetic; "
+            "label people's answers offline into a labels file for the reward-model stage",
+        ),
+    ]
+    for valid, message in checks:
+        if not valid:
+            raise UserError(message)
