@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -132,7 +133,9 @@ def write_dataset(
         for index, record in enumerate(records)
     ]
     with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".collect-") as staging:
-        with _minari_root(Path(staging)):
+        with _minari_root(Path(staging)), warnings.catch_warnings():
+            # Minari asks for an author, e-mail and code link; rlcli has none to give for a user.
+            warnings.filterwarnings("ignore", category=UserWarning, module="minari")
             minari.create_dataset_from_buffers(
                 dataset_id="rlcli/demonstrations-v0",
                 buffer=buffers,

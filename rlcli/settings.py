@@ -183,3 +183,39 @@ class TrainConfig:
     trial: str | None = None
     """Optuna trial this run reports its evaluations to (and is pruned by); set only by the optuna
     sweeper (hydra/sweeper=optuna), as JSON naming the storage, study and trial number."""
+
+
+@dataclass
+class PipelineConfig:
+    """``rlcli rlhf``: demonstrator -> demonstrations -> SFT -> reward model -> PPO on the learned
+    reward with a KL leash, beside a shuffled-label control and PPO on the true reward."""
+
+    env: str = "CartPole-v1"
+    """Env preset (configs/env/) every stage runs on; configs/rlhf/<env>.yaml holds its
+    pipeline preset."""
+    seed: int = 0
+    """Seed of every stage."""
+    out: str | None = None
+    """Pipeline directory; default outputs/rlhf/<env>_seed<seed>. A re-run skips finished
+    stages and resumes an interrupted one."""
+    demonstrator: str | None = None
+    """A trained run to take demonstrations from; null trains one (demonstrator_overrides)."""
+    demonstrator_overrides: list[str] = field(default_factory=list)
+    """``rlcli train`` overrides of the demonstrator (e.g. a small budget for a mediocre one)."""
+    demo_episodes: int = 10
+    """Demonstration episodes collected from the demonstrator."""
+    sft: bool = True
+    """Run stage 1 (SFT by behaviour cloning) and start RL from it; false starts RL from
+    scratch with an online reward model only (no reference policy)."""
+    sft_overrides: list[str] = field(default_factory=list)
+    """``rlcli train algo=bc`` overrides of the SFT stage."""
+    reward_model_labels: int = 100
+    """Comparisons labelled in stage 2, from segments of the SFT policy."""
+    reward_model_steps: int = 10_000
+    """Env steps of the SFT policy cut into stage 2's segments."""
+    rl_overrides: list[str] = field(default_factory=list)
+    """``rlcli train algo=ppo`` overrides of the RL stages (budget, rlhf.* settings)."""
+    control: bool = True
+    """Also run the pipeline with shuffled labels (the control every result is measured against)."""
+    true_reward_baseline: bool = True
+    """Also run PPO on the env's true reward from the same start and budget."""

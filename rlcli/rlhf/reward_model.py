@@ -4,32 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
 from rlcli.networks import mlp
 from rlcli.rlhf.preferences import bradley_terry_loss, pair_accuracy
+from rlcli.rlhf.segments import Segments
 from rlcli.settings import RewardModelConfig
-
-
-def action_features(actions: torch.Tensor, action_space: gym.Space) -> torch.Tensor:
-    """Actions as reward-model inputs [..., A]: one-hot for Discrete, clipped values for Box."""
-    if isinstance(action_space, gym.spaces.Discrete):
-        return nn.functional.one_hot(actions.long(), int(action_space.n)).float()
-    low = torch.as_tensor(action_space.low, dtype=torch.float32)
-    high = torch.as_tensor(action_space.high, dtype=torch.float32)
-    return torch.maximum(torch.minimum(actions.float(), high), low)
 
 
 @dataclass
 class Comparisons:
-    """Labelled segment pairs: the inputs of both segments, the label and its weight."""
+    """Labelled segment pairs: both segments, the label and its weight."""
 
-    inputs_a: torch.Tensor  # [P, L, F] observation + action features of segment A
-    inputs_b: torch.Tensor  # [P, L, F]
-    preferences: torch.Tensor  # [P] 1 = A better, 0 = B better, 0.5 = equal
+    first: Segments
+    second: Segments
+    preferences: torch.Tensor  # [P] 1 = first better, 0 = second better, 0.5 = equal
     weights: torch.Tensor  # [P] a ranking's pairs share one unit of weight
 
     def __len__(self) -> int:
@@ -38,8 +29,8 @@ class Comparisons:
     def select(self, indices: torch.Tensor) -> Comparisons:
         """The comparisons at ``indices``."""
         return Comparisons(
-            self.inputs_a[indices],
-            self.inputs_b[indices],
+            self.first.select(indices),
+            self.second.select(indices),
             self.preferences[indices],
             self.weights[indices],
         )
@@ -47,8 +38,8 @@ class Comparisons:
     def extend(self, other: Comparisons) -> Comparisons:
         """These comparisons followed by ``other``'s."""
         return Comparisons(
-            torch.cat([self.inputs_a, other.inputs_a]),
-            torch.cat([self.inputs_b, other.inputs_b]),
+            self.first.extend(other.first),
+            self.second.extend(other.second),
             torch.cat([self.preferences, other.preferences]),
             torch.cat([self.weights, other.weights]),
         )
@@ -88,24 +79,23 @@ class RewardModel(nn.Module):
         self.input_std.copy_(flat.std(0).clamp_min(1e-6) if flat.shape[0] > 1 else 1.0)
 
     def fit_output_statistics(self, inputs: torch.Tensor) -> None:
-        """Make the ensemble-mean reward on ``inputs`` [*, F] zero-mean with unit std."""
+        """Make the ensemble-mean reward on ``inputs`` [*, F] (recent behaviour's real steps)
+        zero-mean with unit std."""
         with torch.no_grad():
             rewards = self(inputs.reshape(-1, inputs.shape[-1])).mean(0)
         self.output_shift.copy_(rewards.mean())
         self.output_scale.copy_(rewards.std().clamp_min(1e-6) if rewards.numel() > 1 else 1.0)
 
 
-def segment_returns(model: RewardModel, inputs: torch.Tensor) -> torch.Tensor:
-    """Summed raw member rewards of segments: [M, P] for inputs [P, L, F]."""
-    return model(inputs).sum(-1)
+def segment_returns(model: RewardModel, segments: Segments) -> torch.Tensor:
+    """Summed raw member rewards over the real steps of segments: [M, P]."""
+    return (model(segments.inputs) * segments.mask).sum(-1)
 
 
-def disagreement(
-    model: RewardModel, inputs_a: torch.Tensor, inputs_b: torch.Tensor
-) -> torch.Tensor:
-    """[P] std over members of P(A > B): how much the ensemble disputes each pair."""
+def disagreement(model: RewardModel, first: Segments, second: Segments) -> torch.Tensor:
+    """[P] std over members of P(first > second): how much the ensemble disputes each pair."""
     with torch.no_grad():
-        difference = segment_returns(model, inputs_a) - segment_returns(model, inputs_b)
+        difference = segment_returns(model, first) - segment_returns(model, second)
         return torch.sigmoid(difference).std(0) if len(model.members) > 1 else difference[0] * 0
 
 
@@ -137,7 +127,9 @@ def fit_reward_model(
     """Fit every member on the training split with the Bradley-Terry loss (each member sees its
     own minibatch order); held-out pair accuracy of the ensemble mean on the validation split."""
     training, validation = split_comparisons(comparisons, config.validation_fraction, generator)
-    model.fit_input_statistics(torch.cat([training.inputs_a, training.inputs_b]))
+    model.fit_input_statistics(
+        torch.cat([training.first.real_inputs(), training.second.real_inputs()])
+    )
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
@@ -165,12 +157,13 @@ def _member_loss(
     """Bradley-Terry loss of one ensemble member on a minibatch of comparisons."""
     member = model.members[index]
 
-    def summed(inputs: torch.Tensor) -> torch.Tensor:
-        return member((inputs - model.input_mean) / model.input_std).squeeze(-1).sum(-1)
+    def summed(segments: Segments) -> torch.Tensor:
+        standardised = (segments.inputs - model.input_mean) / model.input_std
+        return (member(standardised).squeeze(-1) * segments.mask).sum(-1)
 
     return bradley_terry_loss(
-        summed(batch.inputs_a),
-        summed(batch.inputs_b),
+        summed(batch.first),
+        summed(batch.second),
         batch.preferences,
         batch.weights,
         config.label_noise,
@@ -180,6 +173,6 @@ def _member_loss(
 def evaluate_pairs(model: RewardModel, comparisons: Comparisons) -> float:
     """Pair accuracy of the ensemble mean on ``comparisons``."""
     with torch.no_grad():
-        returns_a = segment_returns(model, comparisons.inputs_a).mean(0)
-        returns_b = segment_returns(model, comparisons.inputs_b).mean(0)
+        returns_a = segment_returns(model, comparisons.first).mean(0)
+        returns_b = segment_returns(model, comparisons.second).mean(0)
     return pair_accuracy(returns_a, returns_b, comparisons.preferences)

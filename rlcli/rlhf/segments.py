@@ -7,8 +7,16 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 import torch
+from torch import nn
 
-from rlcli.rlhf.reward_model import action_features
+
+def action_features(actions: torch.Tensor, action_space: gym.Space) -> torch.Tensor:
+    """Actions as reward-model inputs [..., A]: one-hot for Discrete, clipped values for Box."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        return nn.functional.one_hot(actions.long(), int(action_space.n)).float()
+    low = torch.as_tensor(action_space.low, dtype=torch.float32)
+    high = torch.as_tensor(action_space.high, dtype=torch.float32)
+    return torch.maximum(torch.minimum(actions.float(), high), low)
 
 
 def reward_inputs(
@@ -22,13 +30,33 @@ def reward_inputs(
 
 @dataclass
 class Segments:
-    """S segments of L steps: reward-model inputs and the env's own rewards (for a teacher)."""
+    """S segments of L steps: reward-model inputs, the env's own rewards (for a teacher) and
+    which steps are real. A segment that ends in a termination is padded with absorbing steps
+    (mask False, true reward 0), so a teacher sees that failing early returns less than going on
+    (the fixed-horizon treatment of Gleave et al.'s seals)."""
 
     inputs: torch.Tensor  # [S, L, F]
     true_rewards: torch.Tensor  # [S, L]
+    mask: torch.Tensor  # [S, L] bool, False on absorbing padding
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
+
+    def select(self, indices: torch.Tensor | slice) -> Segments:
+        """The segments at ``indices``."""
+        return Segments(self.inputs[indices], self.true_rewards[indices], self.mask[indices])
+
+    def extend(self, other: Segments) -> Segments:
+        """These segments followed by ``other``'s."""
+        return Segments(
+            torch.cat([self.inputs, other.inputs]),
+            torch.cat([self.true_rewards, other.true_rewards]),
+            torch.cat([self.mask, other.mask]),
+        )
+
+    def real_inputs(self) -> torch.Tensor:
+        """Inputs of the real (unpadded) steps [R, F]."""
+        return self.inputs[self.mask]
 
 
 def episode_runs(valid: np.ndarray, dones: np.ndarray) -> list[tuple[int, int, int]]:
@@ -54,22 +82,32 @@ def cut_segments(
     inputs: torch.Tensor,  # [T, N, F]
     true_rewards: torch.Tensor,  # [T, N]
     valid: torch.Tensor,  # [T, N] bool
-    dones: torch.Tensor,  # [T, N] bool
+    terminations: torch.Tensor,  # [T, N] bool
+    truncations: torch.Tensor,  # [T, N] bool
     length: int,
 ) -> Segments:
-    """Non-overlapping segments of ``length`` steps that never cross an episode boundary."""
-    picks = [
-        (env, start)
-        for env, first, end in episode_runs(valid.numpy(), dones.numpy())
-        for start in range(first, end - length + 1, length)
-    ]
+    """Non-overlapping segments of ``length`` steps that never cross an episode boundary, plus
+    for each episode that terminated one segment of its last ``length // 2`` steps (or fewer)
+    padded with absorbing steps."""
+    dones = (terminations | truncations).numpy()
+    picks = []  # (env, start, real steps)
+    for env, first, end in episode_runs(valid.numpy(), dones):
+        picks += [(env, start, length) for start in range(first, end - length + 1, length)]
+        if end > first and terminations[end - 1, env]:
+            real = min(end - first, max(1, length // 2))
+            picks.append((env, end - real, real))
     if not picks:
+        empty = inputs.new_zeros((0, length, inputs.shape[-1]))
         return Segments(
-            inputs.new_zeros((0, length, inputs.shape[-1])), inputs.new_zeros((0, length))
+            empty, inputs.new_zeros((0, length)), torch.zeros((0, length), dtype=torch.bool)
         )
-    envs = torch.tensor([env for env, _ in picks])
-    times = torch.tensor([start for _, start in picks])[:, None] + torch.arange(length)  # [S, L]
-    return Segments(inputs[times, envs[:, None]], true_rewards[times, envs[:, None]].float())
+    envs = torch.tensor([env for env, _, _ in picks])[:, None]
+    offsets = torch.arange(length)
+    mask = offsets < torch.tensor([real for _, _, real in picks])[:, None]  # [S, L]
+    last = inputs.shape[0] - 1
+    times = (torch.tensor([start for _, start, _ in picks])[:, None] + offsets).clamp(max=last)
+    segment_inputs = inputs[times, envs] * mask[..., None]
+    return Segments(segment_inputs, true_rewards[times, envs].float() * mask, mask)
 
 
 class SegmentPool:
@@ -84,17 +122,9 @@ class SegmentPool:
 
     def add(self, new: Segments) -> None:
         """Keep ``new`` and drop the oldest beyond the capacity."""
-        if self.segments is None:
-            self.segments = new
-        else:
-            self.segments = Segments(
-                torch.cat([self.segments.inputs, new.inputs]),
-                torch.cat([self.segments.true_rewards, new.true_rewards]),
-            )
+        self.segments = new if self.segments is None else self.segments.extend(new)
         if len(self.segments) > self.capacity:
-            self.segments = Segments(
-                self.segments.inputs[-self.capacity :], self.segments.true_rewards[-self.capacity :]
-            )
+            self.segments = self.segments.select(slice(-self.capacity, None))
 
     def random_pairs(
         self, count: int, generator: torch.Generator

@@ -8,6 +8,7 @@ env's own (true) rewards stay in ``charts/episodic_return``, so reward hacking s
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from rlcli.rlhf.reward_model import (
     disagreement,
     fit_reward_model,
 )
-from rlcli.rlhf.segments import SegmentPool, cut_segments, reward_inputs
+from rlcli.rlhf.segments import SegmentPool, Segments, cut_segments, reward_inputs
 from rlcli.rollout import Episode, Rollout, RolloutCollector
 from rlcli.settings import RlhfConfig
 
@@ -146,7 +147,12 @@ class PreferenceRewardSource:
         disputed pairs and refit the reward model (Christiano et al. 2017)."""
         config = self.config
         segments = cut_segments(
-            inputs, rollout.raw_rewards, rollout.valid, rollout.dones, config.segment_length
+            inputs,
+            rollout.raw_rewards,
+            rollout.valid,
+            rollout.terminations,
+            rollout.truncations,
+            config.segment_length,
         )
         self.pool.add(segments)
         step = self.collector.global_step
@@ -161,7 +167,7 @@ class PreferenceRewardSource:
         if wanted <= 0 or len(self.pool) < 2:
             return
         self._label_and_fit(wanted)
-        self.reward_model.fit_output_statistics(self.pool.segments.inputs)
+        self.reward_model.fit_output_statistics(self.pool.segments.real_inputs())
 
     def _label_and_fit(self, wanted: int) -> None:
         assert self.pool.segments is not None and self.labeller is not None
@@ -170,14 +176,14 @@ class PreferenceRewardSource:
             wanted * self.config.candidates_per_label, self.generator
         )
         if self.config.candidates_per_label > 1:
-            disputed = disagreement(self.reward_model, pool.inputs[first], pool.inputs[second])
+            disputed = disagreement(self.reward_model, pool.select(first), pool.select(second))
             chosen = disputed.argsort(descending=True)[:wanted]
             first, second = first[chosen], second[chosen]
         preferences = self.labeller.label(pool.true_rewards[first], pool.true_rewards[second])
         if self.config.shuffle_labels:  # the control: labels carry no information about pairs
             preferences = preferences[torch.randperm(len(preferences), generator=self.generator)]
         new = Comparisons(
-            pool.inputs[first], pool.inputs[second], preferences, torch.ones(len(preferences))
+            pool.select(first), pool.select(second), preferences, torch.ones(len(preferences))
         )
         self.comparisons = new if self.comparisons is None else self.comparisons.extend(new)
         self.last_fit = fit_reward_model(
@@ -217,29 +223,27 @@ class PreferenceRewardSource:
                 "beta": self.kl_controller.beta,
                 "generator": self.generator.get_state(),
                 "learned_returns": torch.from_numpy(self._learned_returns.copy()),
-                "pool": None if pool is None else [pool.inputs, pool.true_rewards],
-                "comparisons": None
-                if comparisons is None
-                else [
-                    comparisons.inputs_a,
-                    comparisons.inputs_b,
-                    comparisons.preferences,
-                    comparisons.weights,
-                ],
+                "pool": None if pool is None else dataclasses.asdict(pool),
+                "comparisons": None if comparisons is None else dataclasses.asdict(comparisons),
             },
         }
 
     def load_state_dict(self, state: dict[str, Any], seed: int) -> bool:
         """Continue from ``state_dict()``."""
-        from rlcli.rlhf.segments import Segments
-
         own = state["rlhf"]
         self.reward_model.load_state_dict(own["reward_model"])
         self.kl_controller.beta = own["beta"]
         self.generator.set_state(own["generator"])
         self._learned_returns = own["learned_returns"].numpy().copy()
-        self.pool.segments = None if own["pool"] is None else Segments(*own["pool"])
-        self.comparisons = None if own["comparisons"] is None else Comparisons(*own["comparisons"])
+        self.pool.segments = None if own["pool"] is None else Segments(**own["pool"])
+        comparisons = own["comparisons"]
+        if comparisons is not None:
+            self.comparisons = Comparisons(
+                Segments(**comparisons["first"]),
+                Segments(**comparisons["second"]),
+                comparisons["preferences"],
+                comparisons["weights"],
+            )
         return self.collector.load_state_dict(state, seed)
 
     def close(self) -> None:

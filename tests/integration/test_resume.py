@@ -32,6 +32,17 @@ RESUME_CASES = [
     ("pg", ["env=Pendulum-v1", "algo.use_baseline=true", "env.normalize_observation=true"]),
     pytest.param(
         "ppo",
+        [
+            "env=Pendulum-v1",
+            "rlhf.enabled=true",
+            "rlhf.label_every_steps=256",
+            "rlhf.label_budget=30",
+            "rlhf.segment_length=10",
+        ],
+        id="ppo-rlhf-online",
+    ),
+    pytest.param(
+        "ppo",
         ["env=Hopper-v5", "algo.num_minibatches=4", "network=small"],
         marks=needs_extra("Hopper-v5"),
         id="ppo-Hopper-v5",

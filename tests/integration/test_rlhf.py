@@ -1,0 +1,211 @@
+"""The RLHF stages end to end: collect -> SFT (bc) -> reward model -> PPO with a KL leash; their
+bad inputs (one line, exit 2, nothing written) and plain-dict checkpoints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from test_bad_input import assert_unchanged, assert_user_error, run_cli, snapshot
+
+from rlcli.build import train
+from rlcli.checkpoint import load_checkpoint
+from rlcli.collect_command import CollectRequest, collect_command
+from rlcli.demonstrations import load_demonstrations
+from rlcli.errors import UserError
+from rlcli.rlhf.labels import append_labels
+from rlcli.rlhf.reward_stage import run_reward_model_stage
+
+RLHF_SHORT = [
+    "rlhf.enabled=true",
+    "env.num_envs=2",
+    "algo.num_steps=64",
+    "algo.num_minibatches=2",
+    "total_timesteps=512",
+    "rlhf.label_every_steps=128",
+    "rlhf.label_budget=20",
+    "rlhf.segment_length=8",
+]
+
+
+@pytest.fixture(scope="module")
+def demonstrator(tmp_path_factory) -> Path:
+    """The shipped ppo CartPole preset, trained until its first perfect evaluation."""
+    from hydra import compose, initialize_config_module
+
+    from rlcli.build import settings_from_config
+
+    with initialize_config_module(config_module="rlcli.configs", version_base="1.3"):
+        cfg = compose(
+            config_name="train", overrides=["algo=ppo", "env=CartPole-v1", "progress=none"]
+        )
+    run_dir = tmp_path_factory.mktemp("demonstrator")
+    summary = train(settings_from_config(cfg), run_dir)
+    assert summary.final_eval_mean_return == 500.0
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def dataset(demonstrator) -> Path:
+    destination = demonstrator / "datasets" / "ten"
+    collect_command(CollectRequest(demonstrator, episodes=10, output=destination))
+    return destination
+
+
+@pytest.fixture(scope="module")
+def cloned(dataset, tmp_path_factory) -> Path:
+    """The bc CartPole preset (200k demonstration samples) on the 10 episodes."""
+    from hydra import compose, initialize_config_module
+
+    from rlcli.build import settings_from_config
+
+    overrides = ["algo=bc", "env=CartPole-v1", f"dataset={dataset}", "progress=none"]
+    with initialize_config_module(config_module="rlcli.configs", version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+    run_dir = tmp_path_factory.mktemp("bc")
+    train(settings_from_config(cfg), run_dir)
+    return run_dir
+
+
+def test_collect_writes_a_minari_dataset_of_the_policy(dataset):
+    demonstrations = load_demonstrations(str(dataset))
+    record = json.loads((dataset / "collect.json").read_text())
+    assert record["episodes"] == 10 and record["returns"] == [500.0] * 10
+    assert demonstrations.observations.shape == (5000, 4)
+    assert demonstrations.actions.shape == (5000,)
+    assert demonstrations.episode_returns == [500.0] * 10
+    assert int(demonstrations.episode_index.max()) == 9
+
+
+@pytest.mark.learning
+def test_behaviour_cloning_of_ten_solved_episodes_solves_cartpole(cloned):
+    summary = json.loads((cloned / "summary.json").read_text())
+    assert summary["algo"] == "bc" and summary["global_step"] == 200_000 // 2048 * 2048
+    assert summary["final_eval_mean_return"] >= 475.0
+    assert summary["final_bc_validation_accuracy"] > 0.8
+
+
+def test_ppo_warm_starts_from_the_cloned_policy_with_a_fresh_critic(cloned, settings, tmp_path):
+    from rlcli.build.objects import build_training_run
+
+    saved = load_checkpoint(cloned / "checkpoints" / "final.pt")
+    assert not any(key.startswith("critic.") for key in saved["agent"])
+    run = build_training_run(
+        settings("algo=ppo", "env=CartPole-v1", "total_timesteps=256"),
+        tmp_path,
+        initial_weights=saved,
+    )
+    state = run.learner.agent.state_dict()
+    for key, value in saved["agent"].items():
+        assert torch.equal(state[key], value), key
+    assert run.learner.agent.critic is not None
+    run.close()
+
+
+def test_an_rlhf_run_logs_kl_beta_labels_and_learned_return(cloned, settings, tmp_path):
+    config = settings(
+        "algo=ppo",
+        "env=CartPole-v1",
+        *RLHF_SHORT,
+        f"rlhf.reference={cloned}",
+        f"init_from={cloned}",
+        "rlhf.kl_coef=0.1",
+        "rlhf.kl_target=0.01",
+    )
+    summary = train(
+        config, tmp_path, initial_weights=load_checkpoint(cloned / "checkpoints" / "final.pt")
+    )
+    assert summary.extra["final_rlhf_labels"] == 20
+    assert summary.extra["final_rlhf_kl"] >= 0
+    assert summary.extra["final_rlhf_beta"] != 0.1  # the controller moved it
+    checkpoint = load_checkpoint(tmp_path / "checkpoints" / "final.pt")  # weights_only=True
+    assert checkpoint["collector"]["rlhf"]["comparisons"]["preferences"].shape == (20,)
+
+
+def test_reward_model_stage_fits_labels_and_refuses_bad_label_files(cloned, tmp_path):
+    from rlcli.build import settings_from_dict
+    from rlcli.settings import LabellerConfig, RlhfConfig
+
+    checkpoint = load_checkpoint(cloned / "checkpoints" / "final.pt")
+    policy = settings_from_dict(checkpoint["config"])
+    summary = run_reward_model_stage(policy, checkpoint, tmp_path / "rm", RlhfConfig(), 2000, 60)
+    assert summary["labels"] == 60 and summary["segments"] >= 60
+    payload = load_checkpoint(tmp_path / "rm" / "reward_model.pt")
+    assert payload["kind"] == "rlcli.reward_model" and payload["env_id"] == "CartPole-v1"
+    labels = (tmp_path / "rm" / "labels.jsonl").read_text().splitlines()
+    assert len(labels) == 60 and {"left", "right", "preference"} <= set(json.loads(labels[0]))
+
+    people = tmp_path / "people.jsonl"
+    append_labels(people, [{"left": "seg-000000", "right": "seg-999999", "preference": "left"}])
+    rlhf = RlhfConfig(labeller=LabellerConfig(kind="file", labels_file=str(people)))
+    with pytest.raises(UserError, match=r"people.jsonl:1: segment 'seg-999999' is not in"):
+        run_reward_model_stage(policy, checkpoint, tmp_path / "rm_people", rlhf, 2000, 0)
+    people.write_text(
+        '{"left": "seg-000000", "right": "seg-000001", "preference": "left"}\n{oops\n'
+    )
+    with pytest.raises(UserError, match=r"people.jsonl:2: not a JSON object"):
+        run_reward_model_stage(policy, checkpoint, tmp_path / "rm_people", rlhf, 2000, 0)
+
+
+@pytest.fixture
+def workspace(tmp_path, cloned, dataset) -> Path:
+    shutil.copytree(cloned, tmp_path / "sft")
+    (tmp_path / "notes.txt").write_text("the user's own file\n")
+    return tmp_path
+
+
+def _reward_model_dir(cloned: Path, workspace: Path) -> Path:
+    from rlcli.build import settings_from_dict
+    from rlcli.settings import RlhfConfig
+
+    checkpoint = load_checkpoint(cloned / "checkpoints" / "final.pt")
+    policy = settings_from_dict(checkpoint["config"])
+    run_reward_model_stage(policy, checkpoint, workspace / "rm", RlhfConfig(), 1000, 20)
+    return workspace / "rm"
+
+
+def test_bad_rlhf_input_is_one_line_and_writes_nothing(workspace, dataset, cloned):
+    corrupt = workspace / "corrupt"
+    shutil.copytree(dataset, corrupt)
+    for hdf5 in corrupt.rglob("*.hdf5"):
+        hdf5.write_bytes(b"not hdf5")
+    reward_model = _reward_model_dir(cloned, workspace)
+    cases = [
+        (["algo=bc", "env=CartPole-v1"], "algo=bc learns from demonstrations: add dataset="),
+        (["algo=bc", "env=Pendulum-v1", f"dataset={dataset}"], "has observation space Box"),
+        (
+            ["algo=bc", "env=CartPole-v1", "dataset=/no/such/data"],
+            "dataset='/no/such/data' is neither",
+        ),
+        (["algo=bc", "env=CartPole-v1", f"dataset={corrupt}"], "cannot be read (corrupt?)"),
+        (
+            [
+                "algo=ppo",
+                "env=Acrobot-v1",
+                "rlhf.enabled=true",
+                f"rlhf.reward_model={reward_model}",
+            ],
+            "was learned for env 'CartPole-v1'; this run is on 'Acrobot-v1'",
+        ),
+        (
+            [
+                "algo=ppo",
+                "env=Acrobot-v1",
+                "rlhf.enabled=true",
+                f"rlhf.reference={workspace / 'sft'}",
+            ],
+            "is a policy for 'CartPole-v1'; this run is on 'Acrobot-v1'",
+        ),
+        (
+            ["algo=bc", "env=CartPole-v1", "rlhf.enabled=true", f"dataset={dataset}"],
+            "needs an RL algo",
+        ),
+    ]
+    for overrides, expected in cases:
+        before = snapshot(workspace)
+        result = run_cli("train", *overrides, "progress=none", cwd=workspace)
+        assert_user_error(result, expected)
+        assert_unchanged(workspace, before)
