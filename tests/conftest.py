@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
+import torch
 from extras import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 (CI: skip=fail)
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
@@ -23,6 +24,8 @@ FAST = ["progress=none", "eval.every_steps=0", "eval.episodes=2"]
 @pytest.fixture(scope="session", autouse=True)
 def _register() -> None:
     register_configs()
+    # As rlcli train does (torch_threads=1): small networks, no oversubscription of the cores.
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -110,6 +110,7 @@ def build_preference_source(
         reference,
         reward_normalizer,
         config.seed,
+        config.algo.gamma,
     )
 
 

@@ -58,6 +58,9 @@ class RewardModel(nn.Module):
             member = mlp(input_size, config.hidden_sizes, config.activation)
             member.append(nn.Linear(config.hidden_sizes[-1], 1))
             self.members.append(member)
+        # Each member's reward for one step in the absorbing state after a termination: padded
+        # segment steps are worth this, so the labels decide whether ending is good or bad.
+        self.absorbing = nn.Parameter(torch.zeros(config.ensemble_size))
         self.register_buffer("input_mean", torch.zeros(input_size))
         self.register_buffer("input_std", torch.ones(input_size))
         self.register_buffer("output_shift", torch.zeros(()))
@@ -72,24 +75,30 @@ class RewardModel(nn.Module):
         """The normalised ensemble-mean reward [*batch]."""
         return (self(inputs).mean(0) - self.output_shift) / self.output_scale
 
+    def absorbing_reward(self) -> torch.Tensor:
+        """The normalised ensemble-mean reward of one absorbing step (a scalar)."""
+        return (self.absorbing.mean() - self.output_shift) / self.output_scale
+
     def fit_input_statistics(self, inputs: torch.Tensor) -> None:
         """Standardise inputs with the mean and std of ``inputs`` [*, F]."""
         flat = inputs.reshape(-1, inputs.shape[-1])
         self.input_mean.copy_(flat.mean(0))
         self.input_std.copy_(flat.std(0).clamp_min(1e-6) if flat.shape[0] > 1 else 1.0)
 
-    def fit_output_statistics(self, inputs: torch.Tensor) -> None:
-        """Make the ensemble-mean reward on ``inputs`` [*, F] (recent behaviour's real steps)
-        zero-mean with unit std."""
+    def fit_output_statistics(self, segments: Segments) -> None:
+        """Make the ensemble-mean reward zero-mean with unit std over the steps of recent
+        segments, absorbing padding included (so the scale reflects what the labels compare)."""
         with torch.no_grad():
-            rewards = self(inputs.reshape(-1, inputs.shape[-1])).mean(0)
-        self.output_shift.copy_(rewards.mean())
-        self.output_scale.copy_(rewards.std().clamp_min(1e-6) if rewards.numel() > 1 else 1.0)
+            per_step = self(segments.inputs).mean(0)  # [S, L]
+            values = torch.where(segments.mask, per_step, self.absorbing.mean())
+        self.output_shift.copy_(values.mean())
+        self.output_scale.copy_(values.std().clamp_min(1e-6) if values.numel() > 1 else 1.0)
 
 
 def segment_returns(model: RewardModel, segments: Segments) -> torch.Tensor:
-    """Summed raw member rewards over the real steps of segments: [M, P]."""
-    return (model(segments.inputs) * segments.mask).sum(-1)
+    """Summed raw member rewards of segments, absorbing padding included: [M, P]."""
+    padded = (~segments.mask).sum(-1)  # [P]
+    return (model(segments.inputs) * segments.mask).sum(-1) + model.absorbing[:, None] * padded
 
 
 def disagreement(model: RewardModel, first: Segments, second: Segments) -> torch.Tensor:
@@ -159,7 +168,8 @@ def _member_loss(
 
     def summed(segments: Segments) -> torch.Tensor:
         standardised = (segments.inputs - model.input_mean) / model.input_std
-        return (member(standardised).squeeze(-1) * segments.mask).sum(-1)
+        real = (member(standardised).squeeze(-1) * segments.mask).sum(-1)
+        return real + model.absorbing[index] * (~segments.mask).sum(-1)
 
     return bradley_terry_loss(
         summed(batch.first),

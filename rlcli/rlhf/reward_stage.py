@@ -168,7 +168,7 @@ def run_reward_model_stage(
     observation_space_size = segments.inputs.shape[-1]
     model = RewardModel(observation_space_size, rlhf.reward_model_config)
     fit = fit_reward_model(model, comparisons, rlhf.reward_model_config, generator)
-    model.fit_output_statistics(segments.real_inputs())
+    model.fit_output_statistics(segments)
     save_checkpoint(
         stage_dir / "reward_model.pt",
         reward_model_payload(model, rlhf.reward_model_config, env.id),

@@ -72,6 +72,7 @@ class PreferenceRewardSource:
         reference: ReferencePolicy | None = None,
         reward_normalizer: RewardNormalizer | None = None,
         seed: int = 0,
+        gamma: float = 0.99,
     ) -> None:
         self.collector = collector
         self.reward_model = reward_model
@@ -80,6 +81,7 @@ class PreferenceRewardSource:
         self.labeller = labeller
         self.reference = reference
         self.reward_normalizer = reward_normalizer
+        self.gamma = min(gamma, 0.999)
         self.kl_controller = AdaptiveKLController(
             config.kl_coef if reference is not None else 0.0, config.kl_target, config.kl_horizon
         )
@@ -114,7 +116,11 @@ class PreferenceRewardSource:
         if self.config.online and self.labeller is not None:
             self._learn_preferences(rollout, inputs)
         with torch.no_grad():
-            learned = self.reward_model.reward(inputs) * rollout.valid  # [T, N]
+            learned = self.reward_model.reward(inputs)  # [T, N]
+            # A termination enters the absorbing state for good: its discounted learned value
+            # is paid on the terminal step, which GAE does not bootstrap.
+            absorbing_value = self.reward_model.absorbing_reward() * self.gamma / (1 - self.gamma)
+            learned = (learned + absorbing_value * rollout.terminations) * rollout.valid
         self._account_learned_returns(learned, rollout)
         rewards = learned
         if self.reference is not None:
@@ -167,7 +173,7 @@ class PreferenceRewardSource:
         if wanted <= 0 or len(self.pool) < 2:
             return
         self._label_and_fit(wanted)
-        self.reward_model.fit_output_statistics(self.pool.segments.real_inputs())
+        self.reward_model.fit_output_statistics(self.pool.segments)
 
     def _label_and_fit(self, wanted: int) -> None:
         assert self.pool.segments is not None and self.labeller is not None

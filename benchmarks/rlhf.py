@@ -1,0 +1,154 @@
+"""Run the RLHF pipeline for several envs and seeds and print one table of true returns.
+
+    python benchmarks/rlhf.py --envs Pendulum-v1 CartPole-v1 --seeds 0 1 2 --jobs 2
+    python benchmarks/rlhf.py --overhead        # reward model + KL cost per env step (CartPole)
+
+Each pipeline is a plain ``rlcli rlhf env=E seed=S out=outputs/rlhf-bench/E_seedS`` in its own
+process; a re-run reuses finished stages. The table gives mean +- std over seeds of each stage's
+final 10-episode evaluation on the env's true reward, with labels used and the final KL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+STAGES = ("demonstrator", "sft", "rlhf", "control", "ppo_true_reward")
+
+
+def run_pipeline(env: str, seed: int, root: Path) -> Path:
+    """One ``rlcli rlhf`` pipeline; returns its directory."""
+    out = root / f"{env}_seed{seed}"
+    command = [
+        sys.executable,
+        "-m",
+        "rlcli.cli",
+        "rlhf",
+        f"env={env}",
+        f"seed={seed}",
+        f"out={out}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    return out
+
+
+def summaries(out: Path) -> dict[str, dict]:
+    """Each stage's summary.json in a pipeline directory."""
+    found = {}
+    for stage in STAGES:
+        path = out / stage / "summary.json"
+        if path.is_file():
+            found[stage] = json.loads(path.read_text())
+    return found
+
+
+def spread(values: list[float]) -> str:
+    """mean +- std (n) of ``values``."""
+    if not values:
+        return "-"
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):,.1f} +- {std:,.1f} (n={len(values)})"
+
+
+def table(results: dict[str, list[Path]]) -> str:
+    """Markdown table: env, stage, true return, labels, final KL."""
+    lines = ["| env | stage | final eval return | labels | final KL |", "|---|---|---|---|---|"]
+    for env, dirs in results.items():
+        runs = [summaries(d) for d in dirs]
+        for stage in STAGES:
+            done = [r[stage] for r in runs if stage in r]
+            if not done:
+                continue
+            labels = [s["final_rlhf_labels"] for s in done if "final_rlhf_labels" in s]
+            kl = [s["final_rlhf_kl"] for s in done if "final_rlhf_kl" in s]
+            lines.append(
+                f"| {env} | {stage} | {spread([s['final_eval_mean_return'] for s in done])} | "
+                f"{spread(labels) if labels else '-'} | {spread(kl) if kl else '-'} |"
+            )
+    return "\n".join(lines)
+
+
+def overhead() -> None:
+    """PPO CartPole steps/s on the env reward vs. a frozen reward model with a KL term."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        out = run_pipeline_for_overhead(root)
+        common = ["algo=ppo", "env=CartPole-v1", "total_timesteps=50000", "stop_when_solved=false"]
+        learned = [
+            "rlhf.enabled=true",
+            "rlhf.online=false",
+            f"rlhf.reward_model={out / 'reward_model'}",
+            f"rlhf.reference={out / 'sft'}",
+        ]
+        for name, extra in (("env reward", []), ("reward model + KL", learned)):
+            run_dir = root / name.replace(" ", "_")
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "rlcli.cli",
+                    "train",
+                    *common,
+                    *extra,
+                    "progress=none",
+                    f"hydra.run.dir={run_dir}",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            sps = json.loads((run_dir / "summary.json").read_text())["sps"]
+            print(
+                f"{name:>18}: {sps:8,.0f} training steps/s ({time.perf_counter() - started:.1f} s)"
+            )
+
+
+def run_pipeline_for_overhead(root: Path) -> Path:
+    """A pipeline with only the stages the overhead run needs (no RL stages)."""
+    out = root / "pipeline"
+    command = [
+        sys.executable,
+        "-m",
+        "rlcli.cli",
+        "rlhf",
+        "env=CartPole-v1",
+        f"out={out}",
+        "rl_overrides=[total_timesteps=256,algo.num_steps=32]",
+        "control=false",
+        "true_reward_baseline=false",
+    ]
+    subprocess.run(command, check=True, capture_output=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=["Pendulum-v1", "CartPole-v1"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--root", type=Path, default=Path("outputs/rlhf-bench"))
+    parser.add_argument("--overhead", action="store_true")
+    arguments = parser.parse_args()
+    if arguments.overhead:
+        overhead()
+        return
+    cases = [(env, seed) for env in arguments.envs for seed in arguments.seeds]
+    with ThreadPoolExecutor(arguments.jobs) as pool:
+        dirs = list(pool.map(lambda case: run_pipeline(*case, arguments.root), cases))
+    results: dict[str, list[Path]] = {}
+    for (env, _), out in zip(cases, dirs, strict=True):
+        results.setdefault(env, []).append(out)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
