@@ -165,13 +165,30 @@ def _open_dataset(reference: str) -> Any:
     """A MinariDataset from a dataset directory (or its data/ folder) or a local Minari id."""
     minari = _minari()
     path = Path(reference)
-    if path.exists():
-        data = path / "data" if (path / "data").is_dir() else path
-        opener = lambda: minari.MinariDataset(str(data))  # noqa: E731
-    else:
-        opener = lambda: minari.load_dataset(reference)  # noqa: E731
+    if not path.exists():
+        return minari.load_dataset(reference)
+    data = path / "data" if (path / "data").is_dir() else path
+    return minari.MinariDataset(str(data))
+
+
+def _read_steps(reference: str) -> tuple[Any, list[np.ndarray], list[np.ndarray], list[float]]:
+    """(dataset, observations before each action per episode, actions, episode returns)."""
+    dataset = _open_dataset(reference)
+    observations, actions, returns = [], [], []
+    for episode in dataset.iterate_episodes():
+        length = len(episode.actions)
+        observations.append(np.asarray(episode.observations)[:length])
+        actions.append(np.asarray(episode.actions))
+        returns.append(float(np.sum(episode.rewards)))
+    return dataset, observations, actions, returns
+
+
+def load_demonstrations(reference: str) -> Demonstrations:
+    """Every step of a Minari dataset: observations before each action, and the actions."""
     try:
-        return opener()
+        dataset, observations, actions, returns = _read_steps(reference)
+    except UserError:
+        raise
     except FileNotFoundError:
         raise UserError(
             f"dataset={reference!r} is neither a dataset directory nor a local Minari dataset id "
@@ -180,20 +197,9 @@ def _open_dataset(reference: str) -> Any:
     except Exception as error:  # h5py/json errors of a corrupt or truncated dataset
         detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise UserError(f"dataset={reference!r} cannot be read (corrupt?): {detail}") from None
-
-
-def load_demonstrations(reference: str) -> Demonstrations:
-    """Every step of a Minari dataset: observations before each action, and the actions."""
-    dataset = _open_dataset(reference)
-    observations, actions, index, returns = [], [], [], []
-    for number, episode in enumerate(dataset.iterate_episodes()):
-        length = len(episode.actions)
-        observations.append(np.asarray(episode.observations)[:length])
-        actions.append(np.asarray(episode.actions))
-        index.append(np.full(length, number))
-        returns.append(float(np.sum(episode.rewards)))
     if not observations:
         raise UserError(f"dataset={reference!r} holds no episodes")
+    index = [np.full(len(steps), number) for number, steps in enumerate(actions)]
     return Demonstrations(
         torch.as_tensor(np.concatenate(observations), dtype=torch.float32),
         torch.as_tensor(np.concatenate(actions)),

@@ -148,7 +148,9 @@ def run_reward_model_stage(
     if segments_path.is_file():  # labelled by people since the last run: keep their segments
         saved = np.load(segments_path)
         segments = Segments(
-            torch.from_numpy(saved["inputs"]), torch.from_numpy(saved["true_rewards"])
+            torch.from_numpy(saved["inputs"]),
+            torch.from_numpy(saved["true_rewards"]),
+            torch.from_numpy(saved["mask"]),
         )
     else:
         segments = roll_out_segments(policy_config, checkpoint, steps, rlhf.segment_length)
