@@ -15,10 +15,11 @@ import torch
 import yaml
 from hydra import compose, initialize_config_module
 
+from hydra_plugins.rlcli_optuna_sweeper.space import split_overrides, trial_outcome
 from rlcli.build import settings_from_config
 from rlcli.checkpoint import load_checkpoint
-from rlcli.errors import UserError
-from rlcli.search import RunPruned, TrialRef, split_overrides, trial_outcome
+from rlcli.errors import RunPruned, UserError
+from rlcli.optuna_trial import TrialRef
 from rlcli.sweep import FAILED_FILE, JOB_FILE, PRUNED_FILE, run_sweep_job
 
 # A job of a few seconds: 512 env steps, 2 evaluation episodes, no console output.
