@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from extras import ATARI_ENVS, needs_extra
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 import rlcli
@@ -68,6 +70,33 @@ def test_tuned_presets_apply_to_their_pair(settings, tuned):
     config = settings(f"algo={algo}", f"env={env}")
     assert config.tuned_for == config.env.id
     assert config.env.id.removeprefix("ALE/") == env
+
+
+def leaves(tree: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """(dotted key, value) of every leaf of a nested mapping (an empty mapping is a leaf)."""
+    found = []
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            found += leaves(value, f"{prefix}{key}.")
+        else:
+            found.append((f"{prefix}{key}", value))
+    return found
+
+
+@pytest.mark.parametrize("tuned", options("tuned"))
+def test_tuned_presets_state_only_what_differs(compose_config, tuned):
+    """A preset value the pair has anyway (schema default or env preset) hides what was tuned."""
+    algo, env = tuned.split("_", 1)
+    untuned = compose_config(f"algo={algo}", f"env={env}", "~tuned")
+    preset = yaml.safe_load((CONFIGS / "tuned" / f"{tuned}.yaml").read_text())
+    restated = [
+        key
+        for key, value in leaves(preset)
+        if key not in ("tuned_for", "defaults")
+        and OmegaConf.to_container(OmegaConf.create({"v": OmegaConf.select(untuned, key)}))["v"]
+        == value
+    ]
+    assert restated == []
 
 
 def test_tuned_values_reach_the_config(settings):
