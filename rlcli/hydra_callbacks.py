@@ -48,7 +48,9 @@ class ReportCallback(Callback):
         try:
             sweep_dir = self.sweep_dir or Path(str(config.hydra.sweep.dir))
             report = make_report([sweep_dir])
-            log.info("sweep report: %s", report)
+            if report.warning:
+                log.warning("sweep report: %s", report.warning)
+            log.info("sweep report: %s", report.markdown)
         except Exception as error:  # a report must never make a sweep fail
             log.warning("sweep report not written: %s: %s", type(error).__name__, error)
             log.debug("sweep report failure", exc_info=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,22 +12,26 @@ from rlcli.errors import UserError
 from rlcli.names import slug
 from rlcli.report.curves import CURVE_TAG, group_bands
 from rlcli.report.plots import plot_learning_curves
-from rlcli.report.runs import (
-    common_overrides,
-    common_threshold,
-    find_run_dirs,
-    group_runs,
-    is_run_dir,
-    load_run,
-)
+from rlcli.report.runs import common_overrides, find_run_dirs, group_runs, is_run_dir, load_run
+from rlcli.report.seed_statistics import few_seeds_warning
 from rlcli.report.tables import group_row, markdown_report, write_csv
 from rlcli.report.tensorboard_runs import clear_aggregate_runs, write_aggregate_run
+
+log = logging.getLogger("rlcli")
 
 USAGE = "usage: rlcli report <sweep dir or run dirs...> [out=<dir>]"
 GROUP_DIR_MAX_LENGTH = 80  # tensorboard/<group>/: long override lists are cut and hashed
 
 
-def make_report(paths: Sequence[Path], out_dir: Path | None = None) -> Path:
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """Where a report was written, and what its reader should be warned of."""
+
+    markdown: Path  # report.md; report.csv, report.png and tensorboard/ are beside it
+    warning: str | None  # e.g. too few seeds for the intervals to mean much
+
+
+def make_report(paths: Sequence[Path], out_dir: Path | None = None) -> Report:
     """Write report.md, report.csv, report.png and tensorboard/<group>/ for runs under ``paths``.
 
     ``out_dir`` defaults to the sweep directory when one is given, else ``./report``.
@@ -41,18 +48,18 @@ def make_report(paths: Sequence[Path], out_dir: Path | None = None) -> Path:
     runs = [load_run(path) for path in finished]
     groups = group_runs(runs)
     rows = [group_row(group) for group in groups]
+    warning = few_seeds_warning({group.name: len(group.runs) for group in groups})
     write_csv(rows, out_dir / "report.csv")
-    (out_dir / "report.md").write_text(markdown_report(rows, common_overrides(groups), unfinished))
+    markdown = markdown_report(rows, common_overrides(groups), unfinished, warning)
+    (out_dir / "report.md").write_text(markdown)
 
     bands = [group_bands(group) for group in groups]
-    plot_learning_curves(
-        groups, [b[CURVE_TAG] for b in bands], out_dir / "report.png", common_threshold(runs)
-    )
+    plot_learning_curves(groups, [b[CURVE_TAG] for b in bands], out_dir / "report.png")
     tensorboard_dir = out_dir / "tensorboard"
     clear_aggregate_runs(tensorboard_dir)
     for group, group_band in zip(groups, bands, strict=True):
         write_aggregate_run(tensorboard_dir / slug(group.name, GROUP_DIR_MAX_LENGTH), group_band)
-    return out_dir / "report.md"
+    return Report(out_dir / "report.md", warning)
 
 
 def report_command(arguments: Sequence[str]) -> Path | None:
@@ -70,7 +77,9 @@ def report_command(arguments: Sequence[str]) -> Path | None:
     if not paths:
         raise UserError(f"report needs a sweep directory or run directories; {USAGE}")
     report = make_report(paths, out_dir)
-    lines = report.read_text().splitlines(keepends=True)
+    lines = report.markdown.read_text().splitlines(keepends=True)
     print("".join(line for line in lines if line.startswith("|")))
-    print(f"report: {report} (and report.csv, report.png, tensorboard/ beside it)")
-    return report
+    if report.warning:
+        print(f"rlcli: warning: {report.warning}", file=sys.stderr)
+    print(f"report: {report.markdown} (and report.csv, report.png, tensorboard/ beside it)")
+    return report.markdown

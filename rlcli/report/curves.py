@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from rlcli.report.runs import Group
-from rlcli.report.seed_statistics import CONFIDENCE, confidence_half_width
+from rlcli.report.seed_statistics import CONFIDENCE, bootstrap_mean_curve
 
 CURVE_TAG = "eval/mean_return"
 BINNED_TAG = "charts/episodic_return"
@@ -76,29 +76,35 @@ def bin_curves(curves: Sequence[Curve], max_bins: int = MAX_BINS) -> tuple[np.nd
 
 @dataclasses.dataclass(frozen=True)
 class Band:
-    """Per-step statistics over runs: mean, min, max and the confidence band of the mean."""
+    """Per-step statistics over runs: mean, its confidence band, min, max and every run."""
 
     steps: np.ndarray  # [steps]
-    mean: np.ndarray
-    low: np.ndarray  # confidence band; NaN where fewer than two runs have a value
+    mean: np.ndarray  # [steps], over the runs that have a value at the step
+    low: np.ndarray  # bootstrap band of the mean, inside [minimum, maximum]; NaN under two runs
     high: np.ndarray
     minimum: np.ndarray
     maximum: np.ndarray
+    runs: np.ndarray  # [runs, steps]; NaN where a run has no value
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Runs with a value at each step."""
+        return np.sum(~np.isnan(self.runs), axis=0)
 
 
 def band(steps: np.ndarray, matrix: np.ndarray, confidence: float = CONFIDENCE) -> Band:
     """Statistics of each column of ``matrix`` ([runs, steps]) over the runs that have a value."""
     keep = ~np.all(np.isnan(matrix), axis=0) if matrix.size else np.zeros(0, dtype=bool)
     steps, matrix = steps[keep], matrix[:, keep]
-    counts = np.sum(~np.isnan(matrix), axis=0)
-    mean = np.nanmean(matrix, axis=0) if matrix.size else np.zeros(0)
-    half = np.full(len(steps), np.nan)
-    for column in np.flatnonzero(counts >= 2):
-        std = float(np.nanstd(matrix[:, column], ddof=1))
-        half[column] = confidence_half_width(std, int(counts[column]), confidence)
-    minimum = np.nanmin(matrix, axis=0) if matrix.size else np.zeros(0)
-    maximum = np.nanmax(matrix, axis=0) if matrix.size else np.zeros(0)
-    return Band(steps, mean, mean - half, mean + half, minimum, maximum)
+    if not matrix.size:
+        empty = np.zeros(0)
+        return Band(steps, empty, empty, empty, empty, empty, matrix)
+    mean = np.nanmean(matrix, axis=0)
+    minimum, maximum = np.nanmin(matrix, axis=0), np.nanmax(matrix, axis=0)
+    low, high = bootstrap_mean_curve(matrix, confidence)
+    # The bootstrap means cannot leave the observed range; the clip states it for the reader.
+    low, high = np.clip(low, minimum, maximum), np.clip(high, minimum, maximum)
+    return Band(steps, mean, low, high, minimum, maximum, matrix)
 
 
 def group_bands(group: Group) -> dict[str, Band]:

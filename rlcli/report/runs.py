@@ -95,7 +95,12 @@ def common_overrides(groups: Sequence[Group]) -> list[str]:
     return sorted(shared)
 
 
-def common_threshold(runs: Sequence[Run]) -> float | None:
-    """The reward threshold every run shares, or None when they differ."""
-    thresholds = {run.summary.get("reward_threshold") for run in runs}
-    return thresholds.pop() if len(thresholds) == 1 else None
+def group_env(group: Group) -> str:
+    """The env id a group's runs trained on (a group differs from others in its overrides only,
+    so all its runs share one env)."""
+    return str(group.runs[0].summary.get("env_id"))
+
+
+def group_threshold(group: Group) -> float | None:
+    """The reward threshold ("solved") of a group's env, as its runs recorded it."""
+    return group.runs[0].summary.get("reward_threshold")

@@ -1,50 +1,23 @@
-"""Statistics over seeds against published tables and hand-computed numbers."""
+"""Statistics over seeds on known small inputs: the IQM by hand, bootstrap intervals against their
+exact distributions, and the few-seeds warning."""
 
 import math
 
+import numpy as np
 import pytest
 
-from rlcli.report.seed_statistics import interquartile_mean, student_t_quantile, summarize
-
-# Student-t quantiles from published tables (and mpmath's incomplete beta at 30 digits).
-T_QUANTILES = [
-    (0.975, 1, 12.7062047361747),
-    (0.975, 2, 4.30265272974946),
-    (0.975, 3, 3.18244630528371),
-    (0.975, 4, 2.77644510519779),
-    (0.975, 5, 2.57058183563631),
-    (0.975, 9, 2.2621571627982),
-    (0.975, 10, 2.22813885198627),
-    (0.975, 29, 2.0452296421327),
-    (0.975, 30, 2.04227245630124),
-    (0.975, 100, 1.98397151852355),
-    (0.975, 200, 1.97189622363391),
-    (0.975, 201, 1.97183650677986),  # Cornish-Fisher from here on
-    (0.975, 1000, 1.96233908082641),
-    (0.95, 5, 2.01504837333302),
-    (0.995, 10, 3.16927267261695),
-    (0.9, 7, 1.41492392765051),
-]
+from rlcli.report.seed_statistics import (
+    bootstrap_interval,
+    bootstrap_mean_curve,
+    few_seeds_warning,
+    interquartile_mean,
+    stratified_bootstrap,
+    summarize,
+)
 
 
-@pytest.mark.parametrize(("probability", "degrees_of_freedom", "expected"), T_QUANTILES)
-def test_student_t_quantile_matches_tables(probability, degrees_of_freedom, expected):
-    assert student_t_quantile(probability, degrees_of_freedom) == pytest.approx(expected, rel=1e-11)
-    lower = student_t_quantile(1 - probability, degrees_of_freedom)
-    assert lower == pytest.approx(-expected, rel=1e-11)
-
-
-def test_student_t_quantile_closed_forms():
-    # df=1 is the Cauchy distribution: quantile tan(pi (p - 1/2)); df=2: (2p-1) sqrt(2 / (4p(1-p)))
-    assert student_t_quantile(0.75, 1) == pytest.approx(1.0, rel=1e-12)
-    assert student_t_quantile(0.9, 2) == pytest.approx(0.8 * math.sqrt(2 / (4 * 0.9 * 0.1)))
-    assert student_t_quantile(0.5, 4) == pytest.approx(0.0, abs=1e-12)
-
-
-@pytest.mark.parametrize(("probability", "df"), [(0, 3), (1, 3), (0.9, 0), (0.9, 2.5)])
-def test_student_t_quantile_refuses_bad_arguments(probability, df):
-    with pytest.raises(ValueError):
-        student_t_quantile(probability, df)
+def mean(values: np.ndarray) -> np.ndarray:
+    return values.mean(axis=-1)
 
 
 @pytest.mark.parametrize(
@@ -61,17 +34,55 @@ def test_interquartile_mean(values, expected):
     assert interquartile_mean(values) == pytest.approx(expected)
 
 
-def test_summarize_by_hand():
-    stats = summarize([1.0, 2.0, 3.0, 4.0])
-    std = math.sqrt((1.5**2 + 0.5**2 + 0.5**2 + 1.5**2) / 3)
-    half_width = 3.18244630528371 * std / math.sqrt(4)  # t(0.975, 3)
-    assert stats.runs == 4 and stats.mean == 2.5 and stats.iqm == 2.5
-    assert stats.std == pytest.approx(std)
-    assert stats.ci_low == pytest.approx(2.5 - half_width)
-    assert stats.ci_high == pytest.approx(2.5 + half_width)
+def test_interquartile_mean_of_each_row():
+    rows = np.array([[1.0, 2.0, 3.0, 100.0], [100.0, 1.0, 8.0, 2.0]])
+    np.testing.assert_allclose(interquartile_mean(rows), [2.5, 5.0])
 
 
-def test_summarize_one_run_has_no_spread():
+def test_two_seeds_give_the_observed_range_not_a_t_interval():
+    # Issue 12: on CartPole (returns 0..500) a Student-t 95% interval of two seeds, 300 +- 12.7 *
+    # 283 / sqrt(2), spans -2,241..2,841. Resampling two runs gives means 100, 300, 500 with
+    # probabilities 1/4, 1/2, 1/4: the central 95% is exactly the observed range.
+    stats = summarize([100.0, 500.0])
+    assert stats.runs == 2 and stats.mean == 300.0 and stats.iqm == 300.0
+    assert stats.mean_ci == (100.0, 500.0) and stats.iqm_ci == (100.0, 500.0)
+    assert stats.std == pytest.approx(math.sqrt(2) * 200)
+
+
+def test_mean_interval_of_ten_seeds_matches_the_exact_bootstrap_quantiles():
+    # The bootstrap mean of 0, 10, ..., 90 has 2.5% and 97.5% quantiles 27 and 63 (200,000
+    # resamples agree to the unit); a t interval would be 45 +- 21.7, a normal one 45 +- 17.8.
+    values = [10.0 * i for i in range(10)]
+    assert bootstrap_interval(values, mean) == (27.0, 63.0)
+    low, high = bootstrap_interval(values, interquartile_mean)
+    assert 0.0 < low < 45.0 < high < 90.0
+    assert bootstrap_interval(values, mean) == bootstrap_interval(values, mean), "seeded"
+
+
+def test_one_run_has_no_interval():
     stats = summarize([5.0])
-    assert stats.mean == 5.0 and stats.iqm == 5.0
-    assert math.isnan(stats.std) and math.isnan(stats.ci_low) and math.isnan(stats.ci_high)
+    assert stats.mean == 5.0 and stats.iqm == 5.0 and math.isnan(stats.std)
+    assert all(math.isnan(end) for end in (*stats.mean_ci, *stats.iqm_ci))
+
+
+def test_stratified_bootstrap_resamples_runs_within_each_task():
+    # Two tasks on different scales: every resample keeps two scores of each task.
+    scores = np.array([[0.0, 100.0], [10.0, 200.0]])  # [runs, tasks]
+    large = stratified_bootstrap(scores, lambda drawn: (drawn >= 100).sum(axis=-1))
+    assert set(large.tolist()) == {2}
+    first_task = stratified_bootstrap(scores[:, :1], mean)
+    assert set(first_task.tolist()) == {0.0, 5.0, 10.0}
+
+
+def test_bootstrap_mean_curve_uses_the_runs_present_at_each_step():
+    matrix = np.array([[0.0, 10.0, np.nan], [100.0, 30.0, 50.0]])  # [runs, steps]
+    low, high = bootstrap_mean_curve(matrix)
+    np.testing.assert_array_equal(low[:2], [0.0, 10.0])
+    np.testing.assert_array_equal(high[:2], [100.0, 30.0])
+    assert math.isnan(low[2]) and math.isnan(high[2]), "one run: no band"
+
+
+def test_few_seeds_warning_names_the_groups_below_five_runs():
+    assert few_seeds_warning({"a": 5, "b": 9}) is None
+    warning = few_seeds_warning({"lr=1": 2, "lr=2": 5, "lr=3": 4})
+    assert warning.startswith("fewer than 5 seeds in 2 of 3 groups: lr=1 (n=2), lr=3 (n=4);")
