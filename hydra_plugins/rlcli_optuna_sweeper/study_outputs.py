@@ -91,7 +91,7 @@ def nested(params: dict[str, Any]) -> dict[str, Any]:
 def best_preset_text(
     study: optuna.Study, choices: dict[str, str], fixed: Sequence[str], sweep_dir: Path
 ) -> str:
-    """The best trial's parameters as a ``# @package _global_`` preset for ``+preset=best``;
+    """The best trial's parameters as a ``# @package _global_`` preset for ``preset=best``;
     ``choices`` are the searched config-group choices (``algo: ppo``), a searched group goes into
     the preset's defaults list."""
     import yaml
@@ -114,7 +114,7 @@ def best_preset_text(
         f"{best.value:.6g}, the mean final evaluation return over seeds (per seed: "
         f"{best.user_attrs.get(SEED_RETURNS_ATTR)}).",
         f"# Searched with: {' '.join(fixed)}",
-        f"# Train with it: rlcli train --config-dir {sweep_dir} +preset=best {pair}",
+        f"# Train with it: rlcli train --config-dir {sweep_dir} preset=best {pair}",
         "# or merge its values into configs/tuned/<algo>_<env>.yaml, the pair's default preset.",
     ]
     body: dict[str, Any] = {}

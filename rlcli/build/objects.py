@@ -53,6 +53,7 @@ def make_agent(config: TrainConfig, envs: gym.vector.VectorEnv | gym.Env) -> Act
         orthogonal_init=config.network.orthogonal_init,
         log_std_init=config.network.log_std_init,
         architecture=config.network.architecture,
+        bias=config.network.bias,
     )
 
 
@@ -78,6 +79,7 @@ def build_source(
         observation_normalizer,
         reward_normalizer,
         keep_raw_observations=config.rlhf.enabled,
+        episodes_per_rollout=algo.episodes_per_update,
     )
     if config.rlhf.enabled:
         from rlcli.rlhf.source import build_preference_source

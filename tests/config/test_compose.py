@@ -139,3 +139,23 @@ def test_cli_picks_generic_env_when_only_env_id_is_given():
     ]
     assert _with_generic_env(["env=CartPole-v1", "env.id=X"]) == ["env=CartPole-v1", "env.id=X"]
     assert _with_generic_env(["seed=1"]) == ["seed=1"]
+
+
+def test_the_classic_reinforce_preset_is_the_textbook_recipe(settings):
+    config = settings("env=CartPole-v1", "preset=reinforce_classic")  # it picks algo=pg itself
+    algo, network = config.algo, config.network
+    assert (algo.name, algo.learning_rate, algo.gamma, algo.loss_reduction) == (
+        "pg",
+        2e-4,
+        0.98,
+        "sum",
+    )
+    assert algo.episodes_per_update == 1 and config.env.num_envs == 1
+    assert not (algo.use_baseline or algo.normalize_returns) and algo.max_grad_norm is None
+    assert (network.hidden_sizes, network.activation, network.bias) == ([128], "relu", False)
+    assert config.stop_when_running_return_solved and config.running_return_weight == 0.05
+    assert config.log_every_episodes == 20
+    learner = build_learner(config, torch.device("cpu"))
+    # 4 observations -> 128 ReLU -> 2 logits: weights only, no value head
+    assert sum(p.numel() for p in learner.agent.parameters()) == 4 * 128 + 128 * 2
+    learner.source.close()

@@ -152,6 +152,31 @@ def test_stop_and_resume_is_bit_identical_to_one_run(settings, tmp_path, algo, o
     assert logged_split == logged_whole  # same points, no duplicates, nothing reset
 
 
+def test_whole_episode_batches_resume_bit_identically(settings, tmp_path):
+    config = settings(
+        "algo=pg",
+        "env=CartPole-v1",
+        "env.num_envs=1",
+        "algo.num_steps=600",
+        "algo.episodes_per_update=1",
+        "total_timesteps=1500",
+        "checkpoint_every_steps=400",
+        "eval.every_steps=500",
+        "eval.episodes=2",
+        "seed=3",
+    )
+    whole = train(config, tmp_path / "whole")
+    run = build_training_run(config, tmp_path / "split")
+    stop_after(run, 700)  # iterations vary in length: it stops at the first one past 700
+    with pytest.raises(TrainingInterrupted):
+        run.run()
+    split = resume_in_process(tmp_path / "split").run()
+    assert split.iterations == whole.iterations > 10 and split.exact_resume is True
+    assert_same_summary(split, whole)
+    assert_same_final_checkpoint(tmp_path / "whole", tmp_path / "split")
+    assert scalars(tmp_path / "split") == scalars(tmp_path / "whole")
+
+
 def test_resume_of_an_env_without_savable_state_resets_envs(settings, tmp_path, caplog):
     config = settings(
         "env=LunarLander-v3",

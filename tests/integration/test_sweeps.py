@@ -308,7 +308,7 @@ def test_a_study_runs_writes_its_outputs_and_resumes(tmp_path):
     best = yaml.safe_load((study / "preset" / "best.yaml").read_text())
     best_row = max(rows, key=lambda row: float(row["value"]))
     assert best["algo"]["learning_rate"] == pytest.approx(float(best_row["algo.learning_rate"]))
-    preset = ["--config-dir", str(study), "+preset=best", "algo=ppo"]
+    preset = ["--config-dir", str(study), "preset=best", "algo=ppo"]
     shown = run_cli("train", *preset, "--cfg", "job", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     composed = yaml.safe_load(shown.stdout)["algo"]
