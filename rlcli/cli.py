@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import rlcli
+from rlcli.errors import EXIT_BY_SIGNAL, EXIT_DIVERGED, EXIT_JOBS_FAILED, EXIT_USER_ERROR
 
 USAGE = """usage: rlcli <command> [arguments...]
 
@@ -32,11 +33,6 @@ options:
   -h, --help     show this message
   --version      print the version
 """
-
-EXIT_USER_ERROR = 2
-EXIT_DIVERGED = 3
-EXIT_JOBS_FAILED = 1  # a multirun finished, but some of its jobs failed (see their failed.json)
-EXIT_BY_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 
 def fail(message: str, code: int = EXIT_USER_ERROR) -> None:
@@ -117,7 +113,8 @@ def _train_command(arguments: list[str]) -> int:
 
     from rlcli.build import run_training
     from rlcli.config import register_configs
-    from rlcli.sweep import FailedJobs, run_sweep_job
+    from rlcli.hydra_callbacks import failed_jobs_summary
+    from rlcli.sweep import run_sweep_job
 
     register_configs()
 
@@ -149,8 +146,9 @@ def _train_command(arguments: list[str]) -> int:
         if exit_.code == 1 and not started:
             sys.exit(EXIT_USER_ERROR)
         raise
-    if FailedJobs.summary is not None:
-        fail(FailedJobs.summary, EXIT_JOBS_FAILED)
+    failures = failed_jobs_summary()
+    if failures is not None:
+        fail(failures, EXIT_JOBS_FAILED)
     return 0
 
 

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 from rlcli.algos import ALGORITHMS
+from rlcli.names import slug
 from rlcli.settings import EnvConfig, NetworkConfig, TrainConfig
-
-
-def slug(text: str) -> str:
-    """Make a value safe as one path component (``ALE/Pong-v5`` -> ``ALE-Pong-v5``)."""
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "-", str(text)).strip("-")
 
 
 def register_configs() -> None:

@@ -1,4 +1,14 @@
-"""Exceptions for mistakes a user can fix; the CLI prints them as one line and exits with code 2."""
+"""How a run can end badly: the exceptions, and the exit codes the CLI (and the SLURM launcher)
+turn them into. A mistake a user can fix is one line and exit code 2."""
+
+EXIT_USER_ERROR = 2
+"""A bad value in the user's input (UserError), refused before anything is written."""
+EXIT_DIVERGED = 3
+"""Training diverged (TrainingDiverged)."""
+EXIT_JOBS_FAILED = 1
+"""A multirun finished, but some of its jobs failed (see their failed.json)."""
+EXIT_BY_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+"""Stopped by a signal (TrainingInterrupted): 128 + the signal number, as shells report it."""
 
 
 class UserError(Exception):
@@ -15,3 +25,7 @@ class TrainingInterrupted(Exception):
 
 class TrainingDiverged(Exception):
     """A loss or parameter became NaN or infinite; the last good checkpoint is kept."""
+
+
+class RunPruned(Exception):
+    """An Optuna search's pruner stopped this run at an evaluation; the run wrote no summary."""

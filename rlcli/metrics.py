@@ -15,6 +15,10 @@ METRIC_TAGS: dict[str, str] = {
         "score over all lives)"
     ),
     "charts/episodic_length": "length of each finished training episode",
+    "charts/running_return": (
+        "exponential average of the training episodes' returns (weight running_return_weight per "
+        "episode; stop_when_running_return_solved stops on it)"
+    ),
     "charts/SPS": "training env steps per second since the start (evaluation excluded)",
     "charts/learning_rate": "current learning rate",
     "charts/clip_coef": "current PPO clip range (ppo only)",

@@ -30,13 +30,16 @@ ACTIVATION_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def mlp(in_features: int, hidden_sizes: Sequence[int], activation: str) -> nn.Sequential:
-    """A stack of Linear + activation layers; its output width is the last hidden size."""
+def mlp(
+    in_features: int, hidden_sizes: Sequence[int], activation: str, bias: bool = True
+) -> nn.Sequential:
+    """A stack of Linear (with or without biases) + activation layers; its output width is the
+    last hidden size."""
     if activation not in ACTIVATIONS:
         raise UserError(f"network.activation={activation!r} is not one of {sorted(ACTIVATIONS)}")
     layers: list[nn.Module] = []
     for width in hidden_sizes:
-        layers += [nn.Linear(in_features, width), ACTIVATIONS[activation]()]
+        layers += [nn.Linear(in_features, width, bias=bias), ACTIVATIONS[activation]()]
         in_features = width
     return nn.Sequential(*layers)
 
@@ -44,7 +47,8 @@ def mlp(in_features: int, hidden_sizes: Sequence[int], activation: str) -> nn.Se
 def run_mlp(
     inputs: torch.Tensor, layers: list[nn.Linear], activation: Callable, last_linear: bool
 ) -> torch.Tensor:
-    """Apply Linear layers with ``activation`` between them, calling the functions directly.
+    """Apply Linear layers (biases or not) with ``activation`` between them, calling the functions
+    directly.
 
     Same result as the nn.Sequential, without its per-module call overhead (~3 us each), which
     dominates acting on a few observations at a time.
@@ -59,9 +63,9 @@ def run_mlp(
 class CategoricalHead(nn.Module):
     """Discrete actions: logits of a categorical distribution."""
 
-    def __init__(self, in_features: int, num_actions: int) -> None:
+    def __init__(self, in_features: int, num_actions: int, bias: bool = True) -> None:
         super().__init__()
-        self.logits = nn.Linear(in_features, num_actions)
+        self.logits = nn.Linear(in_features, num_actions, bias=bias)
         self.output_layer = self.logits
 
     def sample(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,9 +94,11 @@ class CategoricalHead(nn.Module):
 class GaussianHead(nn.Module):
     """Box actions: diagonal Gaussian with a learned, state-independent log standard deviation."""
 
-    def __init__(self, in_features: int, action_dim: int, log_std_init: float) -> None:
+    def __init__(
+        self, in_features: int, action_dim: int, log_std_init: float, bias: bool = True
+    ) -> None:
         super().__init__()
-        self.mean = nn.Linear(in_features, action_dim)
+        self.mean = nn.Linear(in_features, action_dim, bias=bias)
         self.log_std = nn.Parameter(torch.full((action_dim,), float(log_std_init)))
         self.output_layer = self.mean
 
@@ -122,12 +128,14 @@ class GaussianHead(nn.Module):
 ActionHead = CategoricalHead | GaussianHead
 
 
-def make_action_head(space: gym.Space, in_features: int, log_std_init: float) -> ActionHead:
+def make_action_head(
+    space: gym.Space, in_features: int, log_std_init: float, bias: bool = True
+) -> ActionHead:
     """Pick the distribution from the action space: categorical for Discrete, Gaussian for Box."""
     if isinstance(space, gym.spaces.Discrete):
-        return CategoricalHead(in_features, int(space.n))
+        return CategoricalHead(in_features, int(space.n), bias)
     if isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
-        return GaussianHead(in_features, space.shape[0], log_std_init)
+        return GaussianHead(in_features, space.shape[0], log_std_init, bias)
     raise UserError(
         f"action space {space} is not supported; rlcli supports Discrete and 1-D Box action spaces"
     )
@@ -145,6 +153,7 @@ class ActorCritic(nn.Module):
 
     With a CNN (``architecture`` cnn, or auto on image observations) the Nature-CNN trunk is shared
     by actor and critic, and ``hidden_sizes`` are layers after it (none in the cnn preset).
+    ``bias=False`` leaves the biases out of the MLPs' and heads' Linear layers (the CNN keeps its).
     """
 
     def __init__(
@@ -157,6 +166,7 @@ class ActorCritic(nn.Module):
         orthogonal_init: bool = True,
         log_std_init: float = 0.0,
         architecture: str = "auto",
+        bias: bool = True,
     ) -> None:
         super().__init__()
         self.encoder: NatureCNN | None = None
@@ -166,12 +176,12 @@ class ActorCritic(nn.Module):
         else:
             in_features = observation_size(observation_space)
         width = hidden_sizes[-1] if hidden_sizes else in_features
-        self.actor_body = mlp(in_features, hidden_sizes, activation)
-        self.head = make_action_head(action_space, width, log_std_init)
+        self.actor_body = mlp(in_features, hidden_sizes, activation, bias)
+        self.head = make_action_head(action_space, width, log_std_init, bias)
         self.critic: nn.Sequential | None = None
         if with_critic:
-            self.critic = mlp(in_features, hidden_sizes, activation)
-            self.critic.append(nn.Linear(width, 1))
+            self.critic = mlp(in_features, hidden_sizes, activation, bias)
+            self.critic.append(nn.Linear(width, 1, bias=bias))
         if orthogonal_init:
             self._orthogonal_init()
         self._activation = ACTIVATION_FUNCTIONS[activation]
@@ -183,11 +193,13 @@ class ActorCritic(nn.Module):
         return run_mlp(encoded, self._actor_layers, self._activation, last_linear=False)
 
     def _orthogonal_init(self) -> None:
-        """Orthogonal weights, zero biases; small policy output layer (as in CleanRL / SB3)."""
+        """Orthogonal weights, zero biases (where there are any); small policy output layer (as
+        in CleanRL / SB3)."""
         for module in self.modules():
             if isinstance(module, (nn.Linear, nn.Conv2d)):
                 nn.init.orthogonal_(module.weight, math.sqrt(2))
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
         nn.init.orthogonal_(self.head.output_layer.weight, 0.01)
         if self.critic is not None:
             nn.init.orthogonal_(self.critic[-1].weight, 1.0)

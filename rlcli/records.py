@@ -21,6 +21,10 @@ class Counters:
     last_eval_step: int | None = None
     training_seconds: float = 0.0
     """Seconds spent training (evaluation excluded), carried across resumes."""
+    running_return: float | None = None
+    """Exponential average of the training episodes' returns (TrainConfig.running_return_weight)."""
+    episode_returns: list[float] = field(default_factory=list)
+    """Return of every finished training episode, in order (the run's rewards.png)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Counters:
@@ -52,6 +56,10 @@ class RunSummary:
     first_solved_seconds: float | None
     reward_threshold: float | None
     exact_resume: bool
+    episodes: int = 0
+    """Finished training episodes."""
+    running_return: float | None = None
+    """The running return of the training episodes at the end."""
     extra: dict[str, float] = field(default_factory=dict)
     """Learner-specific final values (e.g. an RLHF run's final KL), flattened into the JSON."""
 

@@ -9,7 +9,7 @@ marked ``valid = False`` and left out of every loss.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import gymnasium as gym
@@ -37,10 +37,21 @@ class Rollout:
     raw_observations: torch.Tensor | None = None  # [T, N, *obs] unnormalised, when kept
     raw_rewards: torch.Tensor | None = None  # [T, N] the env's own rewards, when kept
 
+    def __len__(self) -> int:
+        """T, the number of steps."""
+        return self.rewards.shape[0]
+
     @property
     def dones(self) -> torch.Tensor:
         """[T, N] bool: the episode ended at this step."""
         return self.terminations | self.truncations
+
+    def first(self, steps: int) -> Rollout:
+        """The first ``steps`` steps (views, not copies): a collection that ended early."""
+        cut = {f.name: getattr(self, f.name) for f in fields(self)}
+        cut = {name: None if value is None else value[:steps] for name, value in cut.items()}
+        cut["values"] = self.values[: steps + 1]
+        return Rollout(**cut)
 
 
 @dataclass
@@ -64,58 +75,69 @@ class RolloutCollector:
         observation_normalizer: ObservationNormalizer | None = None,
         reward_normalizer: RewardNormalizer | None = None,
         keep_raw_observations: bool = False,
+        episodes_per_rollout: int = 0,
     ) -> None:
         """``keep_raw_observations`` also records unnormalised observations and the env's own
-        rewards (for a learned reward model and the labellers that judge its segments)."""
+        rewards (for a learned reward model and the labellers that judge its segments).
+        ``episodes_per_rollout`` > 0 ends a collection early, once every env has finished that many
+        episodes in it (``num_steps`` is then the most it collects)."""
         self.envs = envs
         self.num_steps = num_steps
+        self.episodes_per_rollout = episodes_per_rollout
         self.device = device
         self.observation_normalizer = observation_normalizer
         self.reward_normalizer = reward_normalizer
-        num_envs = envs.num_envs
-        obs_shape = envs.single_observation_space.shape
-        act_shape = envs.single_action_space.shape
-        act_dtype = (
-            torch.float32 if isinstance(envs.single_action_space, gym.spaces.Box) else torch.int64
-        )
         # Images stay uint8 (4x smaller; the network scales them) unless they are normalised.
         keep_uint8 = (
             envs.single_observation_space.dtype == np.uint8 and observation_normalizer is None
         )
         self._observation_dtype = np.uint8 if keep_uint8 else np.float32
         # Env-side arrays live in numpy and are shared zero-copy with the torch views in Rollout.
-        self._rewards = np.zeros((num_steps, num_envs), dtype=np.float32)
-        self._terminations = np.zeros((num_steps, num_envs), dtype=np.bool_)
-        self._truncations = np.zeros((num_steps, num_envs), dtype=np.bool_)
-        self._valid = np.zeros((num_steps, num_envs), dtype=np.bool_)
-        self._raw_rewards = np.zeros((num_steps, num_envs), dtype=np.float32)
-        self.storage = Rollout(
+        shape = (num_steps, envs.num_envs)
+        self._rewards = np.zeros(shape, dtype=np.float32)
+        self._terminations = np.zeros(shape, dtype=np.bool_)
+        self._truncations = np.zeros(shape, dtype=np.bool_)
+        self._valid = np.zeros(shape, dtype=np.bool_)
+        self._raw_rewards = np.zeros(shape, dtype=np.float32)
+        self.storage = self._allocate(keep_uint8, keep_raw_observations)
+        self.global_step = 0
+        self.finished_episodes: list[Episode] = []
+        self._episode_returns = np.zeros(envs.num_envs, dtype=np.float64)
+        self._episode_lengths = np.zeros(envs.num_envs, dtype=np.int64)
+        self._previous_dones = np.zeros(envs.num_envs, dtype=np.bool_)
+        self._raw_statistics = records_episode_statistics(envs)
+        raw_observations, _ = envs.reset(seed=seed)
+        envs.action_space.seed(seed)
+        self._next_raw_observations = raw_observations
+        self._next_observations = self._prepare(raw_observations)
+
+    def _allocate(self, keep_uint8: bool, keep_raw_observations: bool) -> Rollout:
+        """The preallocated [num_steps, num_envs] record every collection writes into."""
+        envs, device = self.envs, self.device
+        steps, num_envs = self.num_steps, envs.num_envs
+        obs_shape = envs.single_observation_space.shape
+        act_shape = envs.single_action_space.shape
+        act_dtype = (
+            torch.float32 if isinstance(envs.single_action_space, gym.spaces.Box) else torch.int64
+        )
+        storage = Rollout(
             observations=torch.zeros(
-                (num_steps, num_envs, *obs_shape),
+                (steps, num_envs, *obs_shape),
                 dtype=torch.uint8 if keep_uint8 else torch.float32,
                 device=device,
             ),
-            actions=torch.zeros((num_steps, num_envs, *act_shape), dtype=act_dtype, device=device),
-            log_probs=torch.zeros((num_steps, num_envs), device=device),
-            values=torch.zeros((num_steps + 1, num_envs), device=device),
+            actions=torch.zeros((steps, num_envs, *act_shape), dtype=act_dtype, device=device),
+            log_probs=torch.zeros((steps, num_envs), device=device),
+            values=torch.zeros((steps + 1, num_envs), device=device),
             rewards=torch.from_numpy(self._rewards),
             terminations=torch.from_numpy(self._terminations),
             truncations=torch.from_numpy(self._truncations),
             valid=torch.from_numpy(self._valid),
         )
         if keep_raw_observations:
-            self.storage.raw_observations = torch.zeros((num_steps, num_envs, *obs_shape))
-            self.storage.raw_rewards = torch.from_numpy(self._raw_rewards)
-        self.global_step = 0
-        self.finished_episodes: list[Episode] = []
-        self._episode_returns = np.zeros(num_envs, dtype=np.float64)
-        self._episode_lengths = np.zeros(num_envs, dtype=np.int64)
-        self._previous_dones = np.zeros(num_envs, dtype=np.bool_)
-        self._raw_statistics = records_episode_statistics(envs)
-        raw_observations, _ = envs.reset(seed=seed)
-        envs.action_space.seed(seed)
-        self._next_raw_observations = raw_observations
-        self._next_observations = self._prepare(raw_observations)
+            storage.raw_observations = torch.zeros((steps, num_envs, *obs_shape))
+            storage.raw_rewards = torch.from_numpy(self._raw_rewards)
+        return storage
 
     def _prepare(self, raw_observations: np.ndarray) -> torch.Tensor:
         observations = np.asarray(raw_observations, dtype=self._observation_dtype)
@@ -124,11 +146,14 @@ class RolloutCollector:
         return torch.from_numpy(observations).to(self.device)
 
     def collect(self, agent: ActorCritic) -> Rollout:
-        """Run ``num_steps`` steps in every env; the returned record is reused by the next call."""
+        """Run ``num_steps`` steps in every env (or until each has finished
+        ``episodes_per_rollout`` episodes); the returned record is reused by the next call."""
         storage = self.storage
         action_space = self.envs.single_action_space
         observations = self._next_observations
         raw_observations = self._next_raw_observations
+        wanted, episodes_ended = self.episodes_per_rollout, np.zeros(self.envs.num_envs, np.int64)
+        length = self.num_steps
         with torch.inference_mode():
             for step in range(self.num_steps):
                 storage.observations[step] = observations
@@ -143,10 +168,15 @@ class RolloutCollector:
                 )
                 self._record_step(step, rewards, terminations, truncations, infos)
                 observations = self._prepare(raw_observations)
-            storage.values[self.num_steps] = agent.value(observations)
+                if wanted:
+                    episodes_ended += terminations | truncations
+                    if np.all(episodes_ended >= wanted):
+                        length = step + 1
+                        break
+            storage.values[length] = agent.value(observations)
         self._next_observations = observations
         self._next_raw_observations = raw_observations
-        return storage
+        return storage if length == self.num_steps else storage.first(length)
 
     def _record_step(
         self,
@@ -226,8 +256,11 @@ class RolloutCollector:
         return False
 
     @property
-    def steps_per_iteration(self) -> int:
-        """Env steps one ``collect`` takes, summed over envs."""
+    def steps_per_iteration(self) -> int | None:
+        """Env steps one ``collect`` takes, summed over envs; None when collections end with
+        episodes and so vary in length."""
+        if self.episodes_per_rollout:
+            return None
         return self.num_steps * self.envs.num_envs
 
     def drain_scalars(self) -> dict[str, float]:

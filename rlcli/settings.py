@@ -51,6 +51,9 @@ class NetworkConfig:
     """Orthogonal weight initialisation (policy output gain 0.01, value output gain 1)."""
     log_std_init: float = 0.0
     """Initial log standard deviation of Gaussian policies."""
+    bias: bool = True
+    """Bias terms in the Linear layers of the MLPs and the output heads (false: the classic
+    REINFORCE policy, weights only)."""
 
 
 @dataclass
@@ -166,6 +169,14 @@ class TrainConfig:
     """Intra-op threads for torch; small MLPs run fastest on one; 0 leaves torch's default."""
     stop_when_solved: bool = False
     """Stop at the first evaluation at or above the env's reward threshold."""
+    stop_when_running_return_solved: bool = False
+    """Stop once the running return of the training episodes exceeds the env's reward threshold
+    (the classic REINFORCE criterion); the run still ends with an evaluation."""
+    running_return_weight: float = 0.05
+    """Weight of each finished training episode in the running return, an exponential average
+    that starts at the first episode's return (TensorBoard: charts/running_return)."""
+    log_every_episodes: int = 0
+    """Log a line every this many training episodes (return, running return, step); 0: none."""
     checkpoint_every_steps: int = 50_000
     """Write checkpoints/latest.pt every this many env steps; 0 disables periodic checkpoints."""
     progress: str = "auto"

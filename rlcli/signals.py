@@ -8,7 +8,9 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+from rlcli.errors import EXIT_BY_SIGNAL
+
+EXIT_CODES = {signal.Signals[name]: code for name, code in EXIT_BY_SIGNAL.items()}
 
 
 @contextmanager

@@ -13,14 +13,10 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
-
-from rlcli.errors import TrainingDiverged, TrainingInterrupted, UserError
+from rlcli.errors import RunPruned, TrainingDiverged, TrainingInterrupted, UserError
 from rlcli.metrics import write_json
-from rlcli.search import RunPruned
 
 log = logging.getLogger("rlcli")
 
@@ -175,20 +171,3 @@ def failure_summary(records: Sequence[dict[str, Any]], sweep_dir: Path) -> str:
     )
     noun = "job" if len(records) == 1 else "jobs"
     return f"{len(records)} {noun} failed: {jobs}; see {sweep_dir}/*/{FAILED_FILE}"
-
-
-class FailedJobs(Callback):
-    """Collects the failed jobs of a multirun when it ends, for ``rlcli train`` to report."""
-
-    summary: ClassVar[str | None] = None
-    """The one-line summary of the last multirun in this process (None: no job failed)."""
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Forget an earlier multirun's failures."""
-        FailedJobs.summary = None
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Read the sweep directory's failed.json files."""
-        sweep_dir = Path(str(config.hydra.sweep.dir))
-        records = failed_jobs(sweep_dir)
-        FailedJobs.summary = failure_summary(records, sweep_dir) if records else None

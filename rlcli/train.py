@@ -10,19 +10,18 @@ import dataclasses
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import gymnasium as gym
-import numpy as np
 import torch
 
 from rlcli.algos.base import Algorithm
 from rlcli.checkpoint import restore_rng_states, rng_states, save_checkpoint
 from rlcli.console import Progress
 from rlcli.envs import reward_threshold
+from rlcli.episodes import TrainingEpisodes
 from rlcli.errors import TrainingDiverged, TrainingInterrupted, UserError
 from rlcli.evaluate import EvalResult, run_episodes
 from rlcli.metrics import MetricsWriter, write_json
@@ -42,7 +41,8 @@ class BatchSource(Protocol):
     """What an algorithm learns from, one batch per iteration: env rollouts or a dataset."""
 
     global_step: int
-    steps_per_iteration: int
+    steps_per_iteration: int | None
+    """Env steps (or samples) per batch; None when batches vary in length (whole episodes)."""
 
     def collect(self, agent: ActorCritic) -> Any:
         """The next batch for ``algo.update``."""
@@ -165,23 +165,24 @@ class TrainingRun:
         self.counters = counters or Counters()
         self.exact_resume = exact_resume
         self.threshold = reward_threshold(config.env.id, config.env.reward_threshold)
-        self.steps_per_iteration = learner.source.steps_per_iteration
-        self.num_iterations = max(1, config.total_timesteps // self.steps_per_iteration)
+        per_iteration = learner.source.steps_per_iteration
+        # Fixed-size batches: the budget is whole iterations; batches of whole episodes vary in
+        # length, so their budget is total_timesteps itself.
+        self.final_step = config.total_timesteps
+        if per_iteration is not None:
+            self.final_step = max(1, config.total_timesteps // per_iteration) * per_iteration
         self.on_evaluation: Callable[[int, float], None] | None = None
         """``on_evaluation(global_step, mean_return)`` after every evaluation (e.g. a search's
         reporter); an exception it raises ends the run there."""
         self.stop_requested: str | None = None
-        self.recent_returns: deque[float] = deque(maxlen=20)
+        self.episodes = TrainingEpisodes(
+            self.counters, metrics, config.running_return_weight, config.log_every_episodes
+        )
         self.evaluation: EvalResult | None = None
         self.eval_seconds = 0.0
         self.last_source_scalars: dict[str, float] = {}
         self.training_started = time.perf_counter() - self.counters.training_seconds
-        self.progress = Progress(self.num_iterations * self.steps_per_iteration, config.progress)
-
-    @property
-    def final_step(self) -> int:
-        """The global step at which the budget ends."""
-        return self.num_iterations * self.steps_per_iteration
+        self.progress = Progress(self.final_step, config.progress)
 
     def save(self, name: str) -> Path:
         """Write checkpoints/<name>.pt with the full state of the run."""
@@ -225,7 +226,7 @@ class TrainingRun:
     def iterate(self, iteration: int) -> None:
         """One collect + update, and its training metrics."""
         learner, algo = self.learner, self.learner.algo
-        fraction_done = (iteration - 1) / self.num_iterations
+        fraction_done = self.counters.global_step / self.final_step
         learning_rate = algo.learning_rate * (1.0 - fraction_done if algo.anneal_lr else 1.0)
         learner.optimizer.learning_rate = learning_rate
 
@@ -243,14 +244,7 @@ class TrainingRun:
         self.counters.global_step = global_step
         self.counters.iteration = iteration
         for episode in learner.source.drain_episodes():
-            self.recent_returns.append(episode.episode_return)
-            self.metrics.scalars(
-                {
-                    "charts/episodic_return": episode.episode_return,
-                    "charts/episodic_length": episode.length,
-                },
-                episode.global_step,
-            )
+            self.episodes.record(episode)
         extra = {"charts/learning_rate": learning_rate, "charts/SPS": self.sps()}
         source_scalars = learner.source.drain_scalars()
         self.last_source_scalars.update(source_scalars)
@@ -269,14 +263,25 @@ class TrainingRun:
         config = self.config
         every_eval, every_checkpoint = config.eval.every_steps, config.checkpoint_every_steps
         try:
-            for iteration in range(self.counters.iteration + 1, self.num_iterations + 1):
-                self.iterate(iteration)
+            while self.counters.global_step < self.final_step:
+                previous = self.counters.global_step
+                self.iterate(self.counters.iteration + 1)
                 step = self.counters.global_step
-                previous = step - self.steps_per_iteration
                 if every_eval and step // every_eval > previous // every_eval:
                     self.evaluate()
                     if config.stop_when_solved and self.counters.first_solved_step is not None:
                         break
+                if config.stop_when_running_return_solved and self.episodes.running_return_exceeds(
+                    self.threshold
+                ):
+                    log.info(
+                        "running return %.1f > %g after %d episodes at step %s: solved, stopping",
+                        self.counters.running_return,
+                        self.threshold,
+                        len(self.counters.episode_returns),
+                        f"{step:,}",
+                    )
+                    break
                 if every_checkpoint and step // every_checkpoint > previous // every_checkpoint:
                     self.save("latest")
                 if self.stop_requested is not None:
@@ -286,9 +291,8 @@ class TrainingRun:
                         f"resume with: rlcli train resume={self.run_dir}",
                         self.stop_requested,
                     )
-                recent = float(np.mean(self.recent_returns)) if self.recent_returns else None
                 last_eval = self.evaluation.mean_return if self.evaluation else None
-                self.progress.update(step, self.sps(), recent, last_eval)
+                self.progress.update(step, self.sps(), self.episodes.recent_mean(), last_eval)
         except BaseException:
             self.close()
             raise
@@ -325,11 +329,15 @@ class TrainingRun:
             first_solved_seconds=counters.first_solved_seconds,
             reward_threshold=self.threshold,
             exact_resume=self.exact_resume,
+            episodes=len(counters.episode_returns),
+            running_return=counters.running_return,
             extra={
                 f"final_{tag.replace('/', '_')}": v for tag, v in self.last_source_scalars.items()
             },
         )
         self.progress.update(summary.global_step, sps, None, summary.final_eval_mean_return, True)
         self.close()
+        title = f"{summary.algo} {summary.env_id} seed {summary.seed}: training episodes"
+        self.episodes.plot(self.run_dir / "rewards.png", self.threshold, title)
         write_json(self.run_dir / "summary.json", summary.as_dict())
         return summary

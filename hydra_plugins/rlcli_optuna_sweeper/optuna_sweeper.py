@@ -86,11 +86,12 @@ class OptunaSweeper(Sweeper):
 
     def sweep(self, arguments: list[str]) -> None:
         """Run ``n_trials`` trials, ``trials_per_batch`` at a time, then write the outputs."""
-        from rlcli import search
         from rlcli.errors import UserError
 
+        from .space import split_overrides
+
         try:
-            fixed, space = search.split_overrides(self.params, arguments)
+            fixed, space = split_overrides(self.params, arguments)
         except (UserError, ValueError) as error:
             raise SearchConfigError(f"rlcli: error: {error}") from None
         if not space:
@@ -120,9 +121,9 @@ class OptunaSweeper(Sweeper):
     def _open_study(self) -> tuple[Any, Any]:
         import optuna
 
-        from rlcli import search
+        from rlcli.optuna_trial import PRUNER_ATTR, open_storage
 
-        storage = search.open_storage(self.storage_url())
+        storage = open_storage(self.storage_url())
         study = optuna.create_study(
             study_name=self.study_name,
             storage=storage,
@@ -131,7 +132,7 @@ class OptunaSweeper(Sweeper):
             direction=self.direction,
             load_if_exists=True,
         )
-        study.set_user_attr(search.PRUNER_ATTR, self.pruner_spec)
+        study.set_user_attr(PRUNER_ATTR, self.pruner_spec)
         self._reseed_when_resuming(study)
         if self.storage is None:  # a private study: a running trial is one a crash left behind
             running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
@@ -155,13 +156,13 @@ class OptunaSweeper(Sweeper):
         self, study: Any, storage: Any, study_id: int, trials: list[Any], fixed: list[str]
     ) -> list[str]:
         """Launch every seed of every trial at once; tell Optuna each trial's outcome."""
-        from rlcli import search
+        from rlcli.optuna_trial import PRUNED_AT_ATTR, SEED_RETURNS_ATTR, TrialRef
+
+        from .space import job_overrides, trial_outcome
 
         url = self.storage_url()
         jobs = [
-            search.job_overrides(
-                fixed, trial.params, seed, search.TrialRef(url, self.study_name, trial.number)
-            )
+            job_overrides(fixed, trial.params, seed, TrialRef(url, self.study_name, trial.number))
             for trial in trials
             for seed in self.seeds
         ]
@@ -176,9 +177,9 @@ class OptunaSweeper(Sweeper):
                 _job_value(job) for job in returns[index * per_trial : (index + 1) * per_trial]
             ]
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-            pruned = search.PRUNED_AT_ATTR in storage.get_trial_user_attrs(trial_id)
-            state, value = search.trial_outcome(values, pruned)
-            trial.set_user_attr(search.SEED_RETURNS_ATTR, values)
+            pruned = PRUNED_AT_ATTR in storage.get_trial_user_attrs(trial_id)
+            state, value = trial_outcome(values, pruned)
+            trial.set_user_attr(SEED_RETURNS_ATTR, values)
             study.tell(trial, value, state=state)
             outcome = {"COMPLETE": "complete", "PRUNED": "pruned"}.get(state.name, "failed")
             states.append(outcome)
@@ -187,13 +188,13 @@ class OptunaSweeper(Sweeper):
 
     def _write_outputs(self, study: Any, fixed: list[str]) -> None:
         """trials.csv, trials.md and (once a trial completed) preset/best.yaml."""
-        from rlcli import search
+        from .study_outputs import best_preset_text, write_trials_table
 
-        search.write_trials_table(study, self.sweep_dir)
+        write_trials_table(study, self.sweep_dir)
         if any(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False)):
             preset = self.sweep_dir / "preset" / "best.yaml"
             preset.parent.mkdir(exist_ok=True)
-            preset.write_text(search.best_preset_text(study, self.choices, fixed, self.sweep_dir))
+            preset.write_text(best_preset_text(study, self.choices, fixed, self.sweep_dir))
 
     def _log_summary(self, study: Any, outcomes: list[str]) -> None:
         counts = ", ".join(f"{outcomes.count(s)} {s}" for s in ("complete", "pruned", "failed"))

@@ -25,6 +25,8 @@ from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from omegaconf import OmegaConf, open_dict
 
+from rlcli.errors import EXIT_BY_SIGNAL, EXIT_JOBS_FAILED, EXIT_USER_ERROR
+
 try:
     from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher as _Base
 except ImportError:  # without the "sweep" extra this module defines no Hydra plugin
@@ -32,9 +34,7 @@ except ImportError:  # without the "sweep" extra this module defines no Hydra pl
 
 log = logging.getLogger("rlcli")
 
-EXIT_USER_ERROR = 2  # a setting the cluster refuses, as for any rlcli user error
-EXIT_INTERRUPTED = 130  # as for a Ctrl-C'd training run
-EXIT_JOB_FAILED = 1  # a job that wrote failed.json
+EXIT_INTERRUPTED = EXIT_BY_SIGNAL["SIGINT"]  # as for a Ctrl-C'd training run
 POLL_S = 1.0  # result files are looked for this often
 QUEUE_EVERY_S = 10.0  # squeue is asked at most this often
 RESULT_GRACE_S = 15.0  # a job that left the queue may take this long to show its result file
@@ -288,4 +288,4 @@ def _exit_after_storing(result: JobReturn) -> None:
         utils.cloudpickle_dump(("success", result), temporary)
     sys.stdout.flush()
     sys.stderr.flush()
-    raise SystemExit(EXIT_JOB_FAILED)
+    raise SystemExit(EXIT_JOBS_FAILED)  # SLURM marks the job FAILED

@@ -53,7 +53,12 @@ class OnPolicyHyperparameters:
     name: str = "?"
     """Algorithm name; fixed by each algorithm's config."""
     num_steps: int = 128
-    """Steps collected per env per iteration (rollout length)."""
+    """Steps collected per env per iteration (rollout length); with episodes_per_update, the most
+    an iteration collects per env."""
+    episodes_per_update: int = 0
+    """Collect whole episodes instead of num_steps steps: stop each collection once every env has
+    finished this many episodes since it began (0: always num_steps steps). Iterations then vary
+    in length and the budget counts env steps."""
     learning_rate: float = 3e-4
     """Adam learning rate."""
     anneal_lr: bool = False
@@ -71,4 +76,10 @@ class OnPolicyHyperparameters:
 
     def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
         """Rules every on-policy algorithm shares."""
-        return [(self.num_steps >= 1, f"algo.num_steps={self.num_steps} must be >= 1")]
+        return [
+            (self.num_steps >= 1, f"algo.num_steps={self.num_steps} must be >= 1"),
+            (
+                self.episodes_per_update >= 0,
+                f"algo.episodes_per_update={self.episodes_per_update} must be >= 0 (0: num_steps)",
+            ),
+        ]

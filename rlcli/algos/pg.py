@@ -19,6 +19,8 @@ from rlcli.optim import Adam
 from rlcli.returns import discounted_returns
 from rlcli.rollout import Rollout
 
+REDUCTIONS = ("mean", "sum")  # of the policy loss over the batch's steps
+
 
 def unfinished_tail(dones: torch.Tensor) -> torch.Tensor:
     """[T, N] bool: steps after the last episode end in each env (episodes still running)."""
@@ -40,11 +42,23 @@ class PG(OnPolicyHyperparameters):
     normalize_returns: bool = False
     """Standardise the returns (or advantages) in each batch."""
     max_grad_norm: float | None = None
+    loss_reduction: str = "mean"
+    """mean: -mean over the batch's steps of log pi(a_t|s_t) G_t; sum: -sum over them (the
+    textbook form, whose scale grows with the episodes' length)."""
 
     @property
     def uses_critic(self) -> bool:
         """Only the baseline variant learns a value function."""
         return self.use_baseline
+
+    def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
+        """REINFORCE's own rules on top of the shared on-policy ones."""
+        return super().range_checks(num_envs) + [
+            (
+                self.loss_reduction in REDUCTIONS,
+                f"algo.loss_reduction={self.loss_reduction!r} is not one of mean, sum",
+            )
+        ]
 
     def update(
         self,
@@ -53,7 +67,8 @@ class PG(OnPolicyHyperparameters):
         rollout: Rollout,
         progress: float,
     ) -> dict[str, float]:
-        """One gradient step on -sum_t log pi(a_t|s_t) G_t over the rollout's episodes."""
+        """One gradient step on -log pi(a_t|s_t) G_t over the rollout's episodes (mean or sum over
+        the steps, ``loss_reduction``)."""
         dones = rollout.dones
         if self.use_baseline:
             # Running episodes are cut at the rollout end and bootstrapped from the baseline.
@@ -88,6 +103,8 @@ class PG(OnPolicyHyperparameters):
         if self.normalize_returns:
             weights = normalize(weights)
         policy_loss = policy_gradient_loss(log_probs, weights)
+        if self.loss_reduction == "sum":
+            policy_loss = policy_loss * returns.numel()
         loss = policy_loss - self.ent_coef * entropy.mean()
         stats = {"losses/policy_loss": policy_loss.item(), "losses/entropy": entropy.mean().item()}
         if self.use_baseline:

@@ -82,7 +82,7 @@ def run_training(
     if on_start is not None:
         on_start()
     if config.trial is not None:  # a job of an Optuna search: report evaluations, maybe prune
-        from rlcli.search import trial_reporter
+        from rlcli.optuna_trial import trial_reporter
 
         training_run.on_evaluation = trial_reporter(config.trial, training_run.final_step)
     return _run_stoppable(training_run)

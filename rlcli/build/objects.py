@@ -53,6 +53,7 @@ def make_agent(config: TrainConfig, envs: gym.vector.VectorEnv | gym.Env) -> Act
         orthogonal_init=config.network.orthogonal_init,
         log_std_init=config.network.log_std_init,
         architecture=config.network.architecture,
+        bias=config.network.bias,
     )
 
 
@@ -90,6 +91,7 @@ def build_source(
         observation_normalizer,
         None if learned_reward else reward_normalizer,  # the reward source scales its own
         keep_raw_observations=learned_reward,
+        episodes_per_rollout=algo.episodes_per_update,
     )
     if learned_reward:
         from rlcli.build.preferences import build_preference_source

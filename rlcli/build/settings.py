@@ -31,6 +31,14 @@ def _range_checks(config: TrainConfig) -> list[tuple[bool, str]]:
         ),
         (config.eval.episodes >= 1, f"eval.episodes={config.eval.episodes} must be >= 1"),
         (
+            0 < config.running_return_weight <= 1,
+            f"running_return_weight={config.running_return_weight} must be in (0, 1]",
+        ),
+        (
+            config.log_every_episodes >= 0,
+            f"log_every_episodes={config.log_every_episodes} must be >= 0 (0: no episode lines)",
+        ),
+        (
             config.device in ("auto", "cpu", "cuda") or config.device.startswith("cuda:"),
             f"device={config.device!r} is not one of auto, cpu, cuda, cuda:N",
         ),
@@ -68,11 +76,22 @@ def validate(config: TrainConfig) -> None:
             "or directory>, e.g. one written by rlcli collect <run dir>"
         )
     _validate_rlhf(config)
+    if config.stop_when_running_return_solved and _threshold(config) is None:
+        raise UserError(
+            "stop_when_running_return_solved=true needs a reward threshold, and "
+            f"{config.env.id} has none; set env.reward_threshold=<return>"
+        )
     if config.device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
             raise UserError(f"device={config.device!r} but CUDA is not available; use device=auto")
+
+
+def _threshold(config: TrainConfig) -> float | None:
+    from rlcli.envs import reward_threshold  # deferred: imports gymnasium
+
+    return reward_threshold(config.env.id, config.env.reward_threshold)
 
 
 def settings_from_config(cfg: DictConfig) -> TrainConfig:

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from extras import ATARI_ENVS, needs_extra
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 import rlcli
@@ -70,6 +72,33 @@ def test_tuned_presets_apply_to_their_pair(settings, tuned):
     assert config.env.id.removeprefix("ALE/") == env
 
 
+def leaves(tree: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """(dotted key, value) of every leaf of a nested mapping (an empty mapping is a leaf)."""
+    found = []
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            found += leaves(value, f"{prefix}{key}.")
+        else:
+            found.append((f"{prefix}{key}", value))
+    return found
+
+
+@pytest.mark.parametrize("tuned", options("tuned"))
+def test_tuned_presets_state_only_what_differs(compose_config, tuned):
+    """A preset value the pair has anyway (schema default or env preset) hides what was tuned."""
+    algo, env = tuned.split("_", 1)
+    untuned = compose_config(f"algo={algo}", f"env={env}", "~tuned")
+    preset = yaml.safe_load((CONFIGS / "tuned" / f"{tuned}.yaml").read_text())
+    restated = [
+        key
+        for key, value in leaves(preset)
+        if key not in ("tuned_for", "defaults")
+        and OmegaConf.to_container(OmegaConf.create({"v": OmegaConf.select(untuned, key)}))["v"]
+        == value
+    ]
+    assert restated == []
+
+
 def test_tuned_values_reach_the_config(settings):
     assert settings("algo=ppo", "env=CartPole-v1").algo.update_epochs == 20
     assert settings("algo=ppo", "env=Acrobot-v1").algo.update_epochs == 4  # no tuned file: default
@@ -110,3 +139,23 @@ def test_cli_picks_generic_env_when_only_env_id_is_given():
     ]
     assert _with_generic_env(["env=CartPole-v1", "env.id=X"]) == ["env=CartPole-v1", "env.id=X"]
     assert _with_generic_env(["seed=1"]) == ["seed=1"]
+
+
+def test_the_classic_reinforce_preset_is_the_textbook_recipe(settings):
+    config = settings("env=CartPole-v1", "preset=reinforce_classic")  # it picks algo=pg itself
+    algo, network = config.algo, config.network
+    assert (algo.name, algo.learning_rate, algo.gamma, algo.loss_reduction) == (
+        "pg",
+        2e-4,
+        0.98,
+        "sum",
+    )
+    assert algo.episodes_per_update == 1 and config.env.num_envs == 1
+    assert not (algo.use_baseline or algo.normalize_returns) and algo.max_grad_norm is None
+    assert (network.hidden_sizes, network.activation, network.bias) == ([128], "relu", False)
+    assert config.stop_when_running_return_solved and config.running_return_weight == 0.05
+    assert config.log_every_episodes == 20
+    learner = build_learner(config, torch.device("cpu"))
+    # 4 observations -> 128 ReLU -> 2 logits: weights only, no value head
+    assert sum(p.numel() for p in learner.agent.parameters()) == 4 * 128 + 128 * 2
+    learner.source.close()

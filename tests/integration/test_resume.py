@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_runs import NORMALISED, SHORT, run_in
 from extras import needs_extra
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -21,9 +22,7 @@ from rlcli.checkpoint import load_checkpoint
 from rlcli.errors import TrainingDiverged, TrainingInterrupted, UserError
 from rlcli.records import RunSummary
 from rlcli.signals import stop_on_signals
-from rlcli.train import EVAL_SEED_OFFSET, TrainingRun
-
-SHORT = ["env.num_envs=2", "algo.num_steps=64", "eval.every_steps=256", "eval.episodes=2"]
+from rlcli.train import TrainingRun
 
 RESUME_CASES = [
     ("ppo", ["env=CartPole-v1"]),
@@ -164,6 +163,31 @@ def test_stop_and_resume_is_bit_identical_to_one_run(settings, tmp_path, algo, o
     assert logged_split == logged_whole  # same points, no duplicates, nothing reset
 
 
+def test_whole_episode_batches_resume_bit_identically(settings, tmp_path):
+    config = settings(
+        "algo=pg",
+        "env=CartPole-v1",
+        "env.num_envs=1",
+        "algo.num_steps=600",
+        "algo.episodes_per_update=1",
+        "total_timesteps=1500",
+        "checkpoint_every_steps=400",
+        "eval.every_steps=500",
+        "eval.episodes=2",
+        "seed=3",
+    )
+    whole = train(config, tmp_path / "whole")
+    run = build_training_run(config, tmp_path / "split")
+    stop_after(run, 700)  # iterations vary in length: it stops at the first one past 700
+    with pytest.raises(TrainingInterrupted):
+        run.run()
+    split = resume_in_process(tmp_path / "split").run()
+    assert split.iterations == whole.iterations > 10 and split.exact_resume is True
+    assert_same_summary(split, whole)
+    assert_same_final_checkpoint(tmp_path / "whole", tmp_path / "split")
+    assert scalars(tmp_path / "split") == scalars(tmp_path / "whole")
+
+
 def test_resume_of_an_env_without_savable_state_resets_envs(settings, tmp_path, caplog):
     config = settings(
         "env=LunarLander-v3",
@@ -296,13 +320,6 @@ def test_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, signum, code):
     assert summary["global_step"] == stopped_at + 512
 
 
-def run_in(cwd: Path, *arguments: str) -> subprocess.CompletedProcess:
-    """``python <arguments>`` in ``cwd``."""
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-    command = [sys.executable, *arguments]
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-
-
 # ``rlcli <arguments>`` that kills itself with SIGKILL when an iteration would start at
 # ``global_step >= kill_at``: a kill -9 at a known step, between two periodic checkpoints.
 KILLED_AT = """
@@ -349,58 +366,6 @@ def test_kill_9_loses_only_the_steps_since_the_last_periodic_checkpoint(tmp_path
     assert scalars(run_dir) == scalars(tmp_path / "whole")
 
 
-def test_eval_command_follows_the_runs_own_evaluation_mode(settings, tmp_path):
-    train(settings(*SHORT, "total_timesteps=512", "eval.deterministic=false"), tmp_path)
-    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(tmp_path), "episodes=3")
-    assert result.returncode == 0, result.stderr
-    assert "over 3 stochastic episodes" in result.stdout  # the run's eval.deterministic=false
-    written = json.loads((tmp_path / "eval_final.json").read_text())
-    assert len(written["returns"]) == 3 and written["deterministic"] is False
-    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(tmp_path), "deterministic=true")
-    assert result.returncode == 0, result.stderr
-    assert "over 10 deterministic episodes" in result.stdout
-
-
-NORMALISED = [
-    "env=Pendulum-v1",  # the preset normalises observations and rewards
-    *SHORT,
-    "algo.num_minibatches=4",
-    "progress=none",
-    "seed=3",
-    "hydra.run.dir=run",
-]
-
-
-@pytest.fixture(scope="module")
-def normalised_run(tmp_path_factory) -> Path:
-    """A finished Pendulum run with observation normalisation, trained through the CLI."""
-    root = tmp_path_factory.mktemp("normalised")
-    result = run_in(root, "-m", "rlcli.cli", "train", *NORMALISED, "total_timesteps=512")
-    assert result.returncode == 0, result.stderr
-    return root / "run"
-
-
-def test_eval_command_defaults_replay_the_runs_final_evaluation(normalised_run, tmp_path):
-    summary = json.loads((normalised_run / "summary.json").read_text())
-    seed = f"seed={3 + EVAL_SEED_OFFSET}"  # the run's evaluation seed
-    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(normalised_run), "episodes=2", seed)
-    assert result.returncode == 0, result.stderr
-    assert "over 2 deterministic episodes" in result.stdout
-    written = json.loads((normalised_run / "eval_final.json").read_text())  # next to the run
-    assert written["checkpoint"] == str(normalised_run / "checkpoints" / "final.pt")
-    # The final checkpoint with its frozen observation statistics, acting as the run evaluated:
-    assert written["returns"] == summary["final_eval_returns"]
-
-    output = tmp_path / "best.json"
-    arguments = ["episodes=2", seed, "checkpoint=best", f"output={output}"]
-    result = run_in(tmp_path, "-m", "rlcli.cli", "eval", str(normalised_run), *arguments)
-    assert result.returncode == 0, result.stderr
-    written = json.loads(output.read_text())
-    assert written["checkpoint"] == str(normalised_run / "checkpoints" / "best.pt")
-    assert written["mean_return"] == summary["best_eval_mean_return"]
-    assert not (normalised_run / "eval_best.json").exists(), "output= replaces the default path"
-
-
 def test_init_from_a_run_loads_its_observation_statistics(normalised_run, tmp_path):
     arguments = [*NORMALISED, "total_timesteps=256", f"init_from={normalised_run}"]
     result = run_in(tmp_path, "-m", "rlcli.cli", "train", *arguments)
@@ -421,14 +386,3 @@ def test_divergence_exits_3_with_one_line(tmp_path):
         "rlcli: error: training diverged at step 128 (a loss or parameter is NaN or infinite); "
         "no checkpoint yet. Try a lower algo.learning_rate or algo.max_grad_norm."
     ]
-
-
-def test_eval_command_records_video(settings, tmp_path):
-    pytest.importorskip("moviepy")
-    train(settings(*SHORT, "total_timesteps=256"), tmp_path)
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-    command = [sys.executable, "-m", "rlcli.cli", "eval", str(tmp_path), "episodes=2", "video=true"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr
-    videos = list((tmp_path / "videos").glob("*.mp4"))
-    assert videos and videos[0].stat().st_size > 1000

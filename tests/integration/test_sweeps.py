@@ -15,10 +15,11 @@ import torch
 import yaml
 from hydra import compose, initialize_config_module
 
+from hydra_plugins.rlcli_optuna_sweeper.space import split_overrides, trial_outcome
 from rlcli.build import settings_from_config
 from rlcli.checkpoint import load_checkpoint
-from rlcli.errors import UserError
-from rlcli.search import RunPruned, TrialRef, split_overrides, trial_outcome
+from rlcli.errors import RunPruned, UserError
+from rlcli.optuna_trial import TrialRef
 from rlcli.sweep import FAILED_FILE, JOB_FILE, PRUNED_FILE, run_sweep_job
 
 # A job of a few seconds: 512 env steps, 2 evaluation episodes, no console output.
@@ -307,7 +308,7 @@ def test_a_study_runs_writes_its_outputs_and_resumes(tmp_path):
     best = yaml.safe_load((study / "preset" / "best.yaml").read_text())
     best_row = max(rows, key=lambda row: float(row["value"]))
     assert best["algo"]["learning_rate"] == pytest.approx(float(best_row["algo.learning_rate"]))
-    preset = ["--config-dir", str(study), "+preset=best", "algo=ppo"]
+    preset = ["--config-dir", str(study), "preset=best", "algo=ppo"]
     shown = run_cli("train", *preset, "--cfg", "job", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     composed = yaml.safe_load(shown.stdout)["algo"]

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import logging
 import os
 import re
 import subprocess
@@ -15,6 +16,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from rlcli.algos import ALGORITHMS
 from rlcli.build import train
 from rlcli.envs import make_vector_env
+from rlcli.episodes import running_averages
+from rlcli.errors import UserError
 from rlcli.evaluate_command import restore_policy
 from rlcli.metrics import METRIC_TAGS
 
@@ -36,6 +39,8 @@ SUMMARY_KEYS = {
     "first_solved_seconds",
     "reward_threshold",
     "exact_resume",
+    "episodes",
+    "running_return",
 }
 PPO_ONLY_TAGS = {"charts/clip_coef", "losses/approx_kl", "losses/clipfrac"}
 
@@ -134,6 +139,42 @@ def test_stop_when_solved_stops_at_the_threshold(settings, tmp_path):
     config = settings(*SHORT, "env.reward_threshold=1", "stop_when_solved=true")
     summary = train(config, tmp_path)
     assert summary.first_solved_step == 256 and summary.global_step == 256
+
+
+WHOLE_EPISODES = ["env.num_envs=1", "algo.num_steps=600", "algo.episodes_per_update=1"]
+
+
+def test_whole_episode_batches_and_the_running_return_stop(settings, tmp_path, caplog):
+    # A random CartPole policy lasts ~20 steps: a threshold of 30 is crossed after a few episodes.
+    config = settings(
+        "algo=pg",
+        *WHOLE_EPISODES,
+        "env.reward_threshold=30",
+        "stop_when_running_return_solved=true",
+        "running_return_weight=0.2",
+        "log_every_episodes=2",
+        "total_timesteps=20000",
+    )
+    with caplog.at_level(logging.INFO, logger="rlcli"):
+        summary = train(config, tmp_path)
+    returns = torch.load(tmp_path / "checkpoints" / "final.pt", weights_only=True)["counters"][
+        "episode_returns"
+    ]
+    running = running_averages(returns, 0.2)
+    assert summary.episodes == summary.iterations == len(returns), "one episode per update"
+    assert summary.global_step == sum(returns) + len(returns) - 1  # + each autoreset step
+    assert running[-1] > 30 >= running[:-1].max(), "stopped at the first episode above 30"
+    assert summary.running_return == pytest.approx(running[-1])
+    assert f"running return {running[-1]:.1f} > 30 after {len(returns)} episodes" in caplog.text
+    assert "episode 2  step " in caplog.text
+    logged = scalars(tmp_path)["charts/running_return"]
+    assert [value for _, value in logged] == pytest.approx(running.tolist())
+    assert (tmp_path / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_running_return_stop_needs_a_threshold(settings):
+    with pytest.raises(UserError, match="stop_when_running_return_solved=true needs a reward"):
+        settings("env=generic", "env.id=Pendulum-v1", "stop_when_running_return_solved=true")
 
 
 def run_cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:

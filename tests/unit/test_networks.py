@@ -115,3 +115,29 @@ def test_functional_forward_equals_the_module_stack():
     observations = torch.randn(5, 3)
     assert torch.allclose(agent.features(observations), agent.actor_body(observations))
     assert torch.allclose(agent.value(observations), agent.critic(observations).squeeze(-1))
+
+
+@pytest.mark.parametrize("orthogonal_init", [True, False])
+@pytest.mark.parametrize("action_space", [gym.spaces.Discrete(2), gym.spaces.Box(-1, 1, (2,))])
+def test_a_network_without_biases_is_weights_only_and_computes_x_times_w(
+    orthogonal_init, action_space
+):
+    agent = ActorCritic(
+        BOX_OBS, action_space, [128], "relu", True, orthogonal_init=orthogonal_init, bias=False
+    )
+    linears = [m for m in agent.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == 4 and all(m.bias is None for m in linears)
+    assert not any("bias" in name for name, _ in agent.named_parameters())
+    observations = torch.randn(6, 3)
+    hidden = torch.relu(observations @ agent.actor_body[0].weight.T)  # no bias anywhere
+    expected = hidden @ agent.head.output_layer.weight.T
+    assert torch.allclose(agent.head.output_layer(agent.features(observations)), expected)
+    # without biases the network is positively homogeneous: zero observations give zero outputs
+    assert torch.count_nonzero(agent.value(torch.zeros(1, 3))) == 0
+
+
+def test_the_classic_reinforce_policy_is_two_bias_free_layers():
+    # 4 observations -> 128 ReLU -> 2 logits, softmax: 4*128 + 128*2 weights, nothing else.
+    cartpole = gym.spaces.Box(-np.inf, np.inf, (4,), np.float32)
+    agent = ActorCritic(cartpole, gym.spaces.Discrete(2), [128], "relu", False, False, bias=False)
+    assert sum(p.numel() for p in agent.parameters()) == 4 * 128 + 128 * 2

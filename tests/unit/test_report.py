@@ -1,7 +1,6 @@
-"""The sweep report's statistics, grouping and curve alignment against hand-computed numbers."""
+"""The sweep report's grouping, rows and curve alignment against hand-computed numbers."""
 
 import json
-import logging
 import math
 from pathlib import Path
 
@@ -10,92 +9,11 @@ import pytest
 from omegaconf import OmegaConf
 
 from rlcli.errors import UserError
-from rlcli.report import (
-    Group,
-    ReportCallback,
-    Run,
-    align_curves,
-    band,
-    bin_curves,
-    find_run_dirs,
-    group_row,
-    group_runs,
-    load_run,
-    make_report,
-    markdown_table,
-    report_command,
-)
-from rlcli.seed_statistics import interquartile_mean, student_t_quantile, summarize
-
-# Student-t quantiles from published tables (and mpmath's incomplete beta at 30 digits).
-T_QUANTILES = [
-    (0.975, 1, 12.7062047361747),
-    (0.975, 2, 4.30265272974946),
-    (0.975, 3, 3.18244630528371),
-    (0.975, 4, 2.77644510519779),
-    (0.975, 5, 2.57058183563631),
-    (0.975, 9, 2.2621571627982),
-    (0.975, 10, 2.22813885198627),
-    (0.975, 29, 2.0452296421327),
-    (0.975, 30, 2.04227245630124),
-    (0.975, 100, 1.98397151852355),
-    (0.975, 200, 1.97189622363391),
-    (0.975, 201, 1.97183650677986),  # Cornish-Fisher from here on
-    (0.975, 1000, 1.96233908082641),
-    (0.95, 5, 2.01504837333302),
-    (0.995, 10, 3.16927267261695),
-    (0.9, 7, 1.41492392765051),
-]
-
-
-@pytest.mark.parametrize(("probability", "degrees_of_freedom", "expected"), T_QUANTILES)
-def test_student_t_quantile_matches_tables(probability, degrees_of_freedom, expected):
-    assert student_t_quantile(probability, degrees_of_freedom) == pytest.approx(expected, rel=1e-11)
-    lower = student_t_quantile(1 - probability, degrees_of_freedom)
-    assert lower == pytest.approx(-expected, rel=1e-11)
-
-
-def test_student_t_quantile_closed_forms():
-    # df=1 is the Cauchy distribution: quantile tan(pi (p - 1/2)); df=2: (2p-1) sqrt(2 / (4p(1-p)))
-    assert student_t_quantile(0.75, 1) == pytest.approx(1.0, rel=1e-12)
-    assert student_t_quantile(0.9, 2) == pytest.approx(0.8 * math.sqrt(2 / (4 * 0.9 * 0.1)))
-    assert student_t_quantile(0.5, 4) == pytest.approx(0.0, abs=1e-12)
-
-
-@pytest.mark.parametrize(("probability", "df"), [(0, 3), (1, 3), (0.9, 0), (0.9, 2.5)])
-def test_student_t_quantile_refuses_bad_arguments(probability, df):
-    with pytest.raises(ValueError):
-        student_t_quantile(probability, df)
-
-
-@pytest.mark.parametrize(
-    ("values", "expected"),
-    [
-        ([1, 3, 5, 7, 9, 11, 13, 15, 17], 9.0),  # n=9: 0.75*5 + 7 + 9 + 11 + 0.75*13 over 4.5
-        ([100, 1, 8, 2, 4], 4.6),  # n=5: (0.75*2 + 4 + 0.75*8) / 2.5
-        ([1, 2, 3, 100], 2.5),  # n=4: the middle two
-        ([1, 3], 2.0),  # n=2: a quarter of each
-        ([7], 7.0),
-    ],
-)
-def test_interquartile_mean(values, expected):
-    assert interquartile_mean(values) == pytest.approx(expected)
-
-
-def test_summarize_by_hand():
-    stats = summarize([1.0, 2.0, 3.0, 4.0])
-    std = math.sqrt((1.5**2 + 0.5**2 + 0.5**2 + 1.5**2) / 3)
-    half_width = 3.18244630528371 * std / math.sqrt(4)  # t(0.975, 3)
-    assert stats.runs == 4 and stats.mean == 2.5 and stats.iqm == 2.5
-    assert stats.std == pytest.approx(std)
-    assert stats.ci_low == pytest.approx(2.5 - half_width)
-    assert stats.ci_high == pytest.approx(2.5 + half_width)
-
-
-def test_summarize_one_run_has_no_spread():
-    stats = summarize([5.0])
-    assert stats.mean == 5.0 and stats.iqm == 5.0
-    assert math.isnan(stats.std) and math.isnan(stats.ci_low) and math.isnan(stats.ci_high)
+from rlcli.report import make_report, report_command
+from rlcli.report.curves import align_curves, band, bin_curves
+from rlcli.report.plots import learning_curve_figure
+from rlcli.report.runs import Group, Run, find_run_dirs, group_runs, load_run
+from rlcli.report.tables import group_row, markdown_table
 
 
 def summary(seed: int, final: float, solved_step: int | None = None, **extra) -> dict:
@@ -166,17 +84,18 @@ def test_group_row_statistics_and_solved_fraction():
         ]
     )
     row = group_row(Group("lr=1", ("lr=1",), runs))
-    half_width = 4.30265272974946 * 100.0 / math.sqrt(3)  # t(0.975, 2) * std / sqrt(n), std=100
-    assert row["runs"] == 3 and row["seeds"] == "0 1 2"
+    assert row["runs"] == 3 and row["seeds"] == "0 1 2" and row["env_id"] == "CartPole-v1"
     assert row["final_eval_mean"] == 200.0 and row["final_eval_std"] == pytest.approx(100.0)
-    assert row["ci95_low"] == pytest.approx(200.0 - half_width)
-    assert row["ci95_high"] == pytest.approx(200.0 + half_width)
+    # Three runs resampled: all-100 and all-300 each come up 1/27 = 3.7% of the time, more than
+    # the 2.5% in each tail, so the interval is the observed range (a t interval: -48..448).
+    assert (row["mean_ci95_low"], row["mean_ci95_high"]) == (100.0, 300.0)
+    assert (row["iqm_ci95_low"], row["iqm_ci95_high"]) == pytest.approx((100.0, 300.0))
     assert row["iqm"] == pytest.approx(200.0)  # (0.25*100 + 200 + 0.25*300) / 1.5
     assert row["steps"] == 2000.0 and row["wall_seconds"] == 4.0
     assert row["solved_fraction"] == pytest.approx(2 / 3)
     table = markdown_table([row])
     expected = (
-        "| `lr=1` | 3 | 200.0 | 100.0 | [-48.4, 448.4] | 200.0 "
+        "| `lr=1` | 3 | 200.0 | [100.0, 300.0] | 200.0 | [100.0, 300.0] | 100.0 "
         "| 100, 300, 200 | 2,000 | 4.0 | 2/3 |"
     )
     assert table.splitlines()[-1] == expected
@@ -204,12 +123,71 @@ def test_bin_curves_averages_points_per_bin():
 def test_band_uses_the_runs_present_at_each_step():
     result = band(np.array([0, 10]), np.array([[1.0, 2.0], [3.0, np.nan]]))
     np.testing.assert_allclose(result.mean, [2.0, 2.0])
-    # column 0: std sqrt(2), n 2, t(0.975, 1) -> half width 12.706...; column 1: one run, no band
-    assert result.low[0] == pytest.approx(2.0 - 12.7062047361747)
-    assert result.high[0] == pytest.approx(2.0 + 12.7062047361747)
+    # column 0: two runs, the band is their range (a t band: 2 +- 12.7); column 1: one run, none
+    assert (result.low[0], result.high[0]) == (1.0, 3.0)
     assert math.isnan(result.low[1]) and math.isnan(result.high[1])
     np.testing.assert_allclose(result.minimum, [1.0, 2.0])
     np.testing.assert_allclose(result.maximum, [3.0, 2.0])
+    assert result.counts.tolist() == [2, 1]
+
+
+def test_band_stays_inside_the_observed_values():
+    rng = np.random.default_rng(0)
+    matrix = rng.uniform(0, 500, size=(3, 50))  # returns bounded 0..500, as on CartPole
+    result = band(np.arange(50), matrix)
+    assert np.all(result.low >= result.minimum) and np.all(result.high <= result.maximum)
+    assert np.all(result.low <= result.mean) and np.all(result.mean <= result.high)
+
+
+def two_env_groups() -> tuple[list[Group], list]:
+    """lr=1 and lr=2 on CartPole (2 seeds each), lr=1 on Acrobot (1 seed), with their curves."""
+    groups, bands = [], []
+    for name, env, threshold, seeds in [
+        ("lr=1", "CartPole-v1", 475.0, 2),
+        ("lr=2", "CartPole-v1", 475.0, 2),
+        ("lr=1,env=Acrobot-v1", "Acrobot-v1", -100.0, 1),
+    ]:
+        runs = tuple(
+            Run(
+                Path(f"{name}{seed}"),
+                (),
+                summary(seed, 1.0, env_id=env, reward_threshold=threshold),
+            )
+            for seed in range(seeds)
+        )
+        groups.append(Group(name, (), runs))
+        bands.append(band(np.array([0, 10]), np.arange(2 * seeds, dtype=float).reshape(seeds, 2)))
+    return groups, bands
+
+
+def test_learning_curves_have_a_panel_per_env_with_seeds_n_and_threshold():
+    groups, bands = two_env_groups()
+    figure = learning_curve_figure(groups, bands)
+    cartpole, acrobot = (axes for axes in figure.axes if axes.get_visible())
+    assert cartpole.get_title().startswith("CartPole-v1")
+    assert acrobot.get_title().startswith("Acrobot-v1")
+    # per group: one thin line per seed under a thick mean line; then the dashed threshold
+    widths = [line.get_linewidth() for line in cartpole.get_lines()]
+    assert widths == [0.7, 0.7, 2.0, 0.7, 0.7, 2.0, 1.0]
+    assert list(cartpole.get_lines()[-1].get_ydata()) == [475.0, 475.0]
+    assert list(acrobot.get_lines()[-1].get_ydata()) == [-100.0, -100.0]
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert labels == [
+        "lr=1 (n=2)",
+        "lr=2 (n=2)",
+        "solved: CartPole-v1 (475)",
+        "lr=1,env=Acrobot-v1 (n=1)",
+        "solved: Acrobot-v1 (-100)",
+    ]
+
+
+def test_a_report_of_few_seeds_warns_in_report_md_and_on_the_console(tmp_path, capsys):
+    for seed in (0, 1):
+        write_run(tmp_path / "sweep" / f"{seed}_seed{seed}", [f"seed={seed}"], summary(seed, 9.0))
+    report_command([str(tmp_path / "sweep")])
+    warning = "fewer than 5 seeds in 1 of 1 groups: ppo_CartPole-v1 (n=2)"
+    assert f"**Warning:** {warning}" in (tmp_path / "sweep" / "report.md").read_text()
+    assert f"rlcli: warning: {warning}" in capsys.readouterr().err
 
 
 def test_report_command_needs_a_path_and_has_help(capsys):
@@ -217,12 +195,3 @@ def test_report_command_needs_a_path_and_has_help(capsys):
         report_command(["out=somewhere"])
     assert report_command(["--help"]) is None
     assert capsys.readouterr().out.startswith("usage: rlcli report")
-
-
-def test_callback_logs_instead_of_failing_the_sweep(tmp_path, caplog):
-    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "missing")}}})
-    callback = ReportCallback()
-    callback.on_multirun_start(config)
-    with caplog.at_level(logging.WARNING, logger="rlcli"):
-        callback.on_multirun_end(config)
-    assert "sweep report not written: UserError" in caplog.text

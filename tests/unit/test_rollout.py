@@ -60,3 +60,34 @@ def test_discrete_actions_stored_as_integers_and_box_as_float():
     assert collector.collect(agent).actions.dtype == torch.float32
     assert isinstance(collector.envs.single_action_space, gym.spaces.Box)
     assert np.all(np.isfinite(collector.storage.log_probs.numpy()))
+
+
+def test_whole_episode_collections_end_at_the_episode_end():
+    collector, agent = collector_for(
+        "CartPole-v1", num_envs=1, num_steps=600, max_episode_steps=None
+    )
+    collector.episodes_per_rollout = 1
+    assert collector.steps_per_iteration is None  # iterations vary in length
+    lengths = []
+    for collection in range(3):
+        rollout = collector.collect(agent)
+        (episode,) = collector.drain_episodes()
+        assert rollout.dones[:, 0].nonzero().flatten().tolist() == [len(rollout) - 1]
+        # after the first collection, row 0 is the autoreset row of the episode before
+        assert int(rollout.valid.sum()) == episode.length == len(rollout) - (collection > 0)
+        assert rollout.values.shape[0] == len(rollout) + 1
+        lengths.append(len(rollout))
+    assert collector.global_step == sum(lengths)
+
+
+def test_whole_episode_collections_wait_for_every_env_and_stop_at_num_steps():
+    collector, agent = collector_for(
+        "CartPole-v1", num_envs=3, num_steps=600, max_episode_steps=None
+    )
+    collector.episodes_per_rollout = 2
+    rollout = collector.collect(agent)
+    ended = rollout.dones.cumsum(0)  # [T, N] episodes ended so far
+    assert torch.all(ended[-1] >= 2) and not torch.all(ended[-2] >= 2)
+    capped, agent = collector_for("CartPole-v1", num_envs=1, num_steps=5, max_episode_steps=None)
+    capped.episodes_per_rollout = 1
+    assert len(capped.collect(agent)) == 5  # no CartPole episode ends within 5 steps
