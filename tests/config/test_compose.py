@@ -45,6 +45,10 @@ def preset_network_pairs() -> list:
 @pytest.mark.parametrize("env, network", preset_network_pairs())
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_every_preset_composes_and_builds(settings, algo, env, network):
+    if ALGORITHMS[algo].consumes == "demonstrations":  # built with a dataset in test_rlhf.py
+        with pytest.raises(UserError, match=f"algo={algo} learns from demonstrations"):
+            settings(f"algo={algo}", f"env={env}", f"network={network}")
+        return
     config = settings(f"algo={algo}", f"env={env}", f"network={network}")
     assert config.algo.name == algo and isinstance(config.algo, ALGORITHMS[algo])
     assert config.env.id.removeprefix("ALE/") == env
@@ -67,7 +71,8 @@ def test_every_algo_yaml_is_a_registered_algorithm():
 @pytest.mark.parametrize("tuned", options("tuned"))
 def test_tuned_presets_apply_to_their_pair(settings, tuned):
     algo, env = tuned.split("_", 1)
-    config = settings(f"algo={algo}", f"env={env}")
+    data = ["dataset=unused-by-composition"] if ALGORITHMS[algo].consumes != "rollouts" else []
+    config = settings(f"algo={algo}", f"env={env}", *data)
     assert config.tuned_for == config.env.id
     assert config.env.id.removeprefix("ALE/") == env
 
