@@ -14,7 +14,9 @@ import json
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 # (algo, env, goal from the issue: the return to reach and the step budget it should fit in)
@@ -37,23 +39,24 @@ PAIRS = {
 }
 
 
-def train(pair: str, seed: int, root: Path) -> dict:
+def train(
+    pair: str, seed: int, root: Path, overrides: Sequence[str] = (), name: str | None = None
+) -> dict:
+    """One run of ``rlcli train algo=A env=E seed=S <overrides>`` into ``root/<name>_seed<S>``
+    (a finished one is not trained again); its summary."""
     algo, env = pair.split(":")
-    run_dir = root / f"{algo}_{env}_seed{seed}"
+    run_dir = root / f"{name or f'{algo}_{env}'}_seed{seed}"
     if not (run_dir / "summary.json").is_file():
-        command = [
-            sys.executable,
-            "-m",
-            "rlcli.cli",
-            "train",
-            f"algo={algo}",
-            f"env={env}",
-            f"seed={seed}",
-            "progress=none",
-            f"hydra.run.dir={run_dir}",
-        ]
+        command = [sys.executable, "-m", "rlcli.cli", "train", f"algo={algo}", f"env={env}"]
+        command += [*overrides, f"seed={seed}", "progress=none", f"hydra.run.dir={run_dir}"]
         subprocess.run(command, check=True, capture_output=True)
     return json.loads((run_dir / "summary.json").read_text())
+
+
+def train_all(jobs: Sequence[Callable[[], dict]], workers: int) -> list[dict]:
+    """Run the jobs, ``workers`` at a time; their summaries in order."""
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 
 
 def main() -> None:
@@ -64,8 +67,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("outputs/presets"))
     arguments = parser.parse_args()
     jobs = [(pair, seed) for pair in arguments.pairs for seed in arguments.seeds]
-    with ThreadPoolExecutor(arguments.jobs) as pool:
-        summaries = list(pool.map(lambda job: train(*job, arguments.root), jobs))
+    runs = [partial(train, pair, seed, arguments.root) for pair, seed in jobs]
+    summaries = train_all(runs, arguments.jobs)
     print(
         "| algo | env | goal | final eval mean +- std | per seed | steps | wall s | first solved |"
     )

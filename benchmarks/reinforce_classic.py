@@ -10,12 +10,11 @@ Runs land in outputs/reinforce_classic/; a finished run is not trained again.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+
+from presets import train, train_all  # benchmarks/presets.py, beside this script
 
 RECIPES = {
     "classic": ["preset=reinforce_classic"],
@@ -23,15 +22,6 @@ RECIPES = {
     # its own 300k budget is raised so the stop, not the budget, ends it.
     "tuned": ["stop_when_running_return_solved=true", "total_timesteps=2000000"],
 }
-
-
-def train(recipe: str, seed: int, root: Path) -> dict:
-    run_dir = root / f"{recipe}_seed{seed}"
-    if not (run_dir / "summary.json").is_file():
-        command = [sys.executable, "-m", "rlcli.cli", "train", "algo=pg", "env=CartPole-v1"]
-        command += [*RECIPES[recipe], f"seed={seed}", "progress=none", f"hydra.run.dir={run_dir}"]
-        subprocess.run(command, check=True, capture_output=True)
-    return json.loads((run_dir / "summary.json").read_text())
 
 
 def row(recipe: str, runs: list[dict]) -> str:
@@ -57,8 +47,11 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("outputs/reinforce_classic"))
     arguments = parser.parse_args()
     jobs = [(recipe, seed) for recipe in arguments.recipes for seed in arguments.seeds]
-    with ThreadPoolExecutor(arguments.jobs) as pool:
-        summaries = list(pool.map(lambda job: train(*job, arguments.root), jobs))
+    runs = [
+        partial(train, "pg:CartPole-v1", seed, arguments.root, RECIPES[recipe], recipe)
+        for recipe, seed in jobs
+    ]
+    summaries = train_all(runs, arguments.jobs)
     print(
         "| recipe | stopped | episodes (median) | episodes per seed | steps (median) "
         "| steps per seed | wall s (median) | final eval per seed |"

@@ -63,6 +63,41 @@ class Episode:
     global_step: int
 
 
+def allocate_rollout(
+    envs: gym.vector.VectorEnv,
+    num_steps: int,
+    device: torch.device,
+    keep_uint8: bool,
+    keep_raw_observations: bool,
+) -> Rollout:
+    """The preallocated [num_steps, num_envs] record a collector writes into; what the env returns
+    (rewards, episode ends, validity) stays on the CPU, where the env writes it."""
+    num_envs = envs.num_envs
+    obs_shape = envs.single_observation_space.shape
+    act_shape = envs.single_action_space.shape
+    act_dtype = (
+        torch.float32 if isinstance(envs.single_action_space, gym.spaces.Box) else torch.int64
+    )
+    storage = Rollout(
+        observations=torch.zeros(
+            (num_steps, num_envs, *obs_shape),
+            dtype=torch.uint8 if keep_uint8 else torch.float32,
+            device=device,
+        ),
+        actions=torch.zeros((num_steps, num_envs, *act_shape), dtype=act_dtype, device=device),
+        log_probs=torch.zeros((num_steps, num_envs), device=device),
+        values=torch.zeros((num_steps + 1, num_envs), device=device),
+        rewards=torch.zeros((num_steps, num_envs)),
+        terminations=torch.zeros((num_steps, num_envs), dtype=torch.bool),
+        truncations=torch.zeros((num_steps, num_envs), dtype=torch.bool),
+        valid=torch.zeros((num_steps, num_envs), dtype=torch.bool),
+    )
+    if keep_raw_observations:
+        storage.raw_observations = torch.zeros((num_steps, num_envs, *obs_shape))
+        storage.raw_rewards = torch.zeros((num_steps, num_envs))
+    return storage
+
+
 class RolloutCollector:
     """Steps a vector env with the current policy into preallocated storage."""
 
@@ -92,14 +127,17 @@ class RolloutCollector:
             envs.single_observation_space.dtype == np.uint8 and observation_normalizer is None
         )
         self._observation_dtype = np.uint8 if keep_uint8 else np.float32
-        # Env-side arrays live in numpy and are shared zero-copy with the torch views in Rollout.
-        shape = (num_steps, envs.num_envs)
-        self._rewards = np.zeros(shape, dtype=np.float32)
-        self._terminations = np.zeros(shape, dtype=np.bool_)
-        self._truncations = np.zeros(shape, dtype=np.bool_)
-        self._valid = np.zeros(shape, dtype=np.bool_)
-        self._raw_rewards = np.zeros(shape, dtype=np.float32)
-        self.storage = self._allocate(keep_uint8, keep_raw_observations)
+        self.storage = allocate_rollout(envs, num_steps, device, keep_uint8, keep_raw_observations)
+        # Env-side arrays: numpy views of the storage's CPU tensors (written without torch calls).
+        self._rewards = self.storage.rewards.numpy()
+        self._terminations = self.storage.terminations.numpy()
+        self._truncations = self.storage.truncations.numpy()
+        self._valid = self.storage.valid.numpy()
+        self._raw_rewards = (
+            self.storage.raw_rewards.numpy()
+            if self.storage.raw_rewards is not None
+            else np.zeros(self._rewards.shape, dtype=np.float32)
+        )
         self.global_step = 0
         self.finished_episodes: list[Episode] = []
         self._episode_returns = np.zeros(envs.num_envs, dtype=np.float64)
@@ -110,34 +148,6 @@ class RolloutCollector:
         envs.action_space.seed(seed)
         self._next_raw_observations = raw_observations
         self._next_observations = self._prepare(raw_observations)
-
-    def _allocate(self, keep_uint8: bool, keep_raw_observations: bool) -> Rollout:
-        """The preallocated [num_steps, num_envs] record every collection writes into."""
-        envs, device = self.envs, self.device
-        steps, num_envs = self.num_steps, envs.num_envs
-        obs_shape = envs.single_observation_space.shape
-        act_shape = envs.single_action_space.shape
-        act_dtype = (
-            torch.float32 if isinstance(envs.single_action_space, gym.spaces.Box) else torch.int64
-        )
-        storage = Rollout(
-            observations=torch.zeros(
-                (steps, num_envs, *obs_shape),
-                dtype=torch.uint8 if keep_uint8 else torch.float32,
-                device=device,
-            ),
-            actions=torch.zeros((steps, num_envs, *act_shape), dtype=act_dtype, device=device),
-            log_probs=torch.zeros((steps, num_envs), device=device),
-            values=torch.zeros((steps + 1, num_envs), device=device),
-            rewards=torch.from_numpy(self._rewards),
-            terminations=torch.from_numpy(self._terminations),
-            truncations=torch.from_numpy(self._truncations),
-            valid=torch.from_numpy(self._valid),
-        )
-        if keep_raw_observations:
-            storage.raw_observations = torch.zeros((steps, num_envs, *obs_shape))
-            storage.raw_rewards = torch.from_numpy(self._raw_rewards)
-        return storage
 
     def _prepare(self, raw_observations: np.ndarray) -> torch.Tensor:
         observations = np.asarray(raw_observations, dtype=self._observation_dtype)
