@@ -182,13 +182,29 @@ class FailedJobs(Callback):
 
     summary: ClassVar[str | None] = None
     """The one-line summary of the last multirun in this process (None: no job failed)."""
+    sweep_dir: ClassVar[Path | None] = None
+    """The sweep directory of the multirun started last in this process."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Forget an earlier multirun's failures."""
         FailedJobs.summary = None
+        FailedJobs.sweep_dir = Path(str(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Read the sweep directory's failed.json files."""
         sweep_dir = Path(str(config.hydra.sweep.dir))
         records = failed_jobs(sweep_dir)
         FailedJobs.summary = failure_summary(records, sweep_dir) if records else None
+
+
+def discard_refused_sweep_dir() -> None:
+    """Remove the sweep directory of a multirun refused before any job ran: Hydra writes its
+    multirun.yaml before it checks the jobs' configs. A directory holding more is kept."""
+    from rlcli.build import discard_unfinished_run_dir
+
+    sweep_dir = FailedJobs.sweep_dir
+    if sweep_dir is None or not sweep_dir.is_dir():
+        return
+    if [p.name for p in sweep_dir.iterdir()] == ["multirun.yaml"]:
+        (sweep_dir / "multirun.yaml").unlink()
+        discard_unfinished_run_dir(sweep_dir)
