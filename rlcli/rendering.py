@@ -11,11 +11,15 @@ MUJOCO_BACKENDS = ("egl", "osmesa", "glfw")
 
 
 def prepare_headless_rendering(entry_point: str) -> None:
-    """Pick EGL for MuJoCo when MUJOCO_GL is unset and check an OpenGL context can be made.
+    """Render without a display: SDL's dummy driver for pygame; EGL for MuJoCo when MUJOCO_GL is
+    unset, checking that an OpenGL context can be made.
 
     Call before the first env is made. Fails with one line naming the backend and the fix,
     instead of the renderer's traceback halfway through recording.
     """
+    # Frames are drawn off-screen: pygame (classic control, Box2D) needs no window, and without
+    # SDL's dummy driver it looks for a display and prints "XDG_RUNTIME_DIR is invalid" at exit.
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     backend = os.environ.get("MUJOCO_GL") or "egl"
     os.environ["MUJOCO_GL"] = backend
     if backend in ("egl", "osmesa"):
