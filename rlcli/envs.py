@@ -157,6 +157,8 @@ def _construction_errors(env_id: str) -> Iterator[None]:
     line naming the env."""
     try:
         yield
+    except gym.error.DependencyNotInstalled:
+        raise  # named with rlcli's extra by _dependency_errors
     except (TypeError, ValueError, gym.error.Error) as error:
         first_line = (str(error).strip().splitlines() or [""])[0]
         raise UserError(

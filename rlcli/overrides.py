@@ -207,6 +207,7 @@ def composition_error_message(error: BaseException) -> str:
     cause = error.__cause__
     text = str(error)
     first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    first_line = first_line.removeprefix("rlcli: error: ")  # a plugin's own one-line message
     full_key = getattr(cause, "full_key", None)
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
         return _group_option_message(error)
