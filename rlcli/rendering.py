@@ -46,7 +46,7 @@ def tracking_camera(entry_point: str, env_kwargs: dict[str, Any]) -> dict[str, A
     """Env kwargs that make a MuJoCo video follow the robot: the model's own ``track`` camera.
 
     Without a camera named, gymnasium 1.4 renders from a free camera that stays where the episode
-    started, so a running robot leaves the frame within a second (issue 16). A camera the user
+    started, so a running robot leaves the frame within a second. A camera the user
     chose in ``env.kwargs`` is kept; a model without a ``track`` camera renders as before.
     """
     if not entry_point.startswith("gymnasium.envs.mujoco"):
