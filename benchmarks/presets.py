@@ -1,4 +1,4 @@
-"""Train the shipped tuned presets for several seeds and print the README's results table.
+"""Train the shipped tuned presets for several seeds and print the results table of docs/results.md.
 
     python benchmarks/presets.py                       # every pair below, seeds 0 1 2
     python benchmarks/presets.py --pairs ppo:CartPole-v1 --seeds 0 --jobs 2
@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-# (algo, env, goal from the issue: the return to reach and the step budget it should fit in)
+# (algo, env): the reference return a published implementation reaches, and its step budget
 PAIRS = {
     "ppo:CartPole-v1": ">= 500 within 100k",
     "ppo:Acrobot-v1": ">= -90 within 500k",
@@ -29,7 +29,7 @@ PAIRS = {
     "ppo:MountainCarContinuous-v0": ">= 90",
     "pg:CartPole-v1": "(report)",
     "pg:LunarLander-v3": "(report)",
-    # MuJoCo (extra "mujoco"); the goals are the issue's, at 1M steps.
+    # MuJoCo (extra "mujoco"); references at 1M steps.
     "ppo:HalfCheetah-v5": ">= 3000 at 1M",
     "ppo:Walker2d-v5": ">= 3000 at 1M",
     "ppo:Hopper-v5": ">= 2200 at 1M",
@@ -69,9 +69,8 @@ def main() -> None:
     jobs = [(pair, seed) for pair in arguments.pairs for seed in arguments.seeds]
     runs = [partial(train, pair, seed, arguments.root) for pair, seed in jobs]
     summaries = train_all(runs, arguments.jobs)
-    print(
-        "| algo | env | goal | final eval mean +- std | per seed | steps | wall s | first solved |"
-    )
+    columns = "algo | env | reference | final eval mean +- std | per seed | steps | wall s"
+    print(f"| {columns} | first solved |")
     print("|---|---|---|---|---|---|---|---|")
     for pair in arguments.pairs:
         runs = [s for (p, _), s in zip(jobs, summaries, strict=True) if p == pair]

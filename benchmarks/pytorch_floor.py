@@ -6,7 +6,7 @@ Times only the work no implementation can skip, with nothing of rlcli: per gradi
 forward and backward pass of the 64x64 tanh actor and critic on one minibatch (no loss terms, no
 optimizer), per env step one forward pass of both networks and one step of gymnasium's vectorised
 CartPole (no sampling, no storage). Their sum per iteration bounds the training steps/s from
-above; dividing by SB3's measured steps/s (README "Performance") bounds the reachable ratio.
+above; dividing by SB3's measured steps/s (docs/performance.md) bounds the reachable ratio.
 """
 
 from __future__ import annotations

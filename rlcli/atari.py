@@ -13,7 +13,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlcli.errors import UserError
+from rlcli.errors import UserError, install_hint
 
 FRAME_SKIP = 4
 FRAME_STACK = 4
@@ -26,7 +26,7 @@ def register_atari_envs() -> None:
     try:
         import ale_py
     except ImportError:
-        raise UserError("Atari envs need ale-py: pip install 'rlcli[atari]'") from None
+        raise UserError(f"Atari envs need ale-py: {install_hint('atari')}") from None
     gym.register_envs(ale_py)
 
 

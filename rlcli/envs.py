@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 from rlcli import atari
-from rlcli.errors import UserError
+from rlcli.errors import UserError, install_hint
 
 
 def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
@@ -31,9 +33,8 @@ def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
         return gym.spec(env_id)
     except gym.error.Error:
         close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-        hint = (
-            f"; did you mean {', '.join(close)}?" if close else "; see gymnasium.pprint_registry()"
-        )
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint += " (rlcli envs lists the registered ids)"
         raise UserError(
             f"env.id={env_id!r} is not a registered gymnasium environment{hint}"
         ) from None
@@ -67,7 +68,8 @@ def _make_from_spec(
             kwargs["max_episode_steps"] = max_episode_steps
         if render_mode is not None:  # passed only when asked: a minimal custom env takes no kwargs
             kwargs["render_mode"] = render_mode
-        return gym.make(spec, **kwargs)
+        with _construction_errors(env_id):
+            return gym.make(spec, **kwargs)
 
 
 def make_vector_env(
@@ -90,7 +92,7 @@ def make_vector_env(
     if spec.vector_entry_point is not None and not atari.is_atari(spec):
         if max_episode_steps is not None:
             kwargs["max_episode_steps"] = max_episode_steps
-        with _dependency_errors(env_id):
+        with _dependency_errors(env_id), _construction_errors(env_id):
             return gym.make_vec(spec, num_envs, vectorization_mode="vector_entry_point", **kwargs)
     make_one = lambda: _make_from_spec(  # noqa: E731
         spec, env_id, kwargs, training, max_episode_steps
@@ -111,13 +113,66 @@ def records_episode_statistics(envs: gym.vector.VectorEnv) -> bool:
     return False
 
 
+def _user_package(env_id: str) -> str | None:
+    """The top-level package of the env's own code, unless gymnasium, ALE or rlcli ships it."""
+    try:
+        entry_point = env_spec(env_id).entry_point
+    except UserError:
+        return None
+    module = entry_point.split(":")[0] if isinstance(entry_point, str) else entry_point.__module__
+    package = str(module).split(".")[0]
+    return None if package in ("gymnasium", "ale_py", "rlcli", "shimmy") else package
+
+
+def _deepest_frame_in(error: BaseException, package: str) -> str | None:
+    """``file:line in function`` of the innermost traceback frame in ``package``, if any."""
+    found = None
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        name = str(frame.f_globals.get("__name__", ""))
+        if name == package or name.startswith(package + "."):
+            found = f"{Path(frame.f_code.co_filename).name}:{line} in {frame.f_code.co_name}"
+    return found
+
+
+@contextmanager
+def errors_of_env(env_id: str) -> Iterator[None]:
+    """An exception raised inside a user's own env code becomes one line naming the env and the
+    error (where it was raised); anything else goes on as it is."""
+    try:
+        yield
+    except Exception as error:
+        package = _user_package(env_id)
+        where = _deepest_frame_in(error, package) if package else None
+        if where is None:
+            raise
+        message = (str(error).strip().splitlines() or [""])[0]
+        raise UserError(
+            f"env.id={env_id!r} raised {type(error).__name__} at {where}: {message}"
+        ) from error
+
+
+@contextmanager
+def _construction_errors(env_id: str) -> Iterator[None]:
+    """gymnasium refusing to make the env (e.g. an ``env.kwargs`` key it does not take) is one
+    line naming the env."""
+    try:
+        yield
+    except gym.error.DependencyNotInstalled:
+        raise  # named with rlcli's extra by _dependency_errors
+    except (TypeError, ValueError, gym.error.Error) as error:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        raise UserError(
+            f"env.id={env_id!r} could not be made: {type(error).__name__}: {first_line}"
+        ) from error
+
+
 @contextmanager
 def _dependency_errors(env_id: str) -> Iterator[None]:
     """Turn gymnasium's missing-dependency error into a one-line error naming rlcli's extra."""
     try:
         yield
     except gym.error.DependencyNotInstalled as error:
-        hint = "pip install 'rlcli[mujoco]'" if "mujoco" in str(error).lower() else str(error)
+        hint = install_hint("mujoco") if "mujoco" in str(error).lower() else str(error)
         message = f"env.id={env_id!r} needs a package that is not installed: {hint}"
         raise UserError(message) from None
 
@@ -125,3 +180,16 @@ def _dependency_errors(env_id: str) -> Iterator[None]:
 def reward_threshold(env_id: str, configured: float | None) -> float | None:
     """The return that counts as solved: the configured one, else the env spec's, else None."""
     return configured if configured is not None else env_spec(env_id).reward_threshold
+
+
+def env_listing(arguments: list[str]) -> str:
+    """``rlcli envs [part ...]``: the registered ids containing every part, one a line."""
+    import contextlib
+
+    with contextlib.suppress(UserError):  # without the atari extra, no ALE ids to list
+        atari.register_atari_envs()
+    parts = [part.lower() for part in arguments]
+    ids = sorted(i for i in gym.registry if all(part in i.lower() for part in parts))
+    if not ids:
+        raise UserError(f"no registered gymnasium env id contains {' '.join(arguments)!r}")
+    return "".join(f"{env_id}\n" for env_id in ids)

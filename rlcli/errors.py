@@ -11,6 +11,11 @@ EXIT_BY_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 """Stopped by a signal (TrainingInterrupted): 128 + the signal number, as shells report it."""
 
 
+def install_hint(extra: str) -> str:
+    """The command that installs one of rlcli's optional extras (from a clone of the project)."""
+    return f"pip install -e '.[{extra}]' (in the rlcli clone)"
+
+
 class UserError(Exception):
     """A bad value in the user's input; the message names it and says what would be valid."""
 

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
-import torch
 
 from rlcli.arguments import parse_path_and_options
 from rlcli.build import find_checkpoint, settings_from_dict
-from rlcli.build.objects import make_agent
 from rlcli.checkpoint import load_checkpoint
-from rlcli.envs import env_spec, make_env, make_vector_env
-from rlcli.errors import UserError
+from rlcli.envs import env_spec, errors_of_env, make_env, make_vector_env
+from rlcli.errors import UserError, install_hint
 from rlcli.evaluate import run_episodes
 from rlcli.metrics import write_json
-from rlcli.networks import ActorCritic
-from rlcli.normalization import ObservationNormalizer
+from rlcli.policy import Policy, observation_normalizer, restore_policy
 from rlcli.rendering import prepare_headless_rendering, tracking_camera
 from rlcli.settings import TrainConfig
+
+__all__ = ["EvalRequest", "evaluate_command", "parse_eval_arguments", "restore_policy"]
 
 
 @dataclasses.dataclass
@@ -60,29 +59,6 @@ def parse_eval_arguments(arguments: list[str]) -> EvalRequest:
     return request
 
 
-def restore_policy(config: TrainConfig, checkpoint: dict[str, Any], envs: Any) -> ActorCritic:
-    """The trained network for ``config`` with the checkpoint's weights."""
-    agent = make_agent(config, envs)
-    try:
-        agent.load_state_dict(checkpoint["agent"])
-    except RuntimeError as error:
-        raise UserError(
-            f"checkpoint weights do not match its saved network config: {error}"
-        ) from None
-    return agent.eval()
-
-
-def observation_normalizer(
-    config: TrainConfig, checkpoint: dict[str, Any], shape: tuple
-) -> ObservationNormalizer | None:
-    """The frozen training statistics, when the run normalised observations."""
-    if checkpoint.get("observation_normalizer") is None:
-        return None
-    normalizer = ObservationNormalizer(shape, config.env.clip_observation)
-    normalizer.stats.load_state_dict(checkpoint["observation_normalizer"])
-    return normalizer
-
-
 def make_video_env(config: TrainConfig) -> gym.Env:
     """One evaluation env that renders rgb frames; a MuJoCo robot stays in the frame."""
     camera = tracking_camera(str(env_spec(config.env.id).entry_point), config.env.kwargs)
@@ -95,40 +71,31 @@ def make_video_env(config: TrainConfig) -> gym.Env:
     )
 
 
-def record_video(
-    config: TrainConfig,
-    agent: ActorCritic,
-    normalizer: ObservationNormalizer | None,
-    request: EvalRequest,
-    folder: Path,
-) -> list[str]:
+def record_video(policy: Policy, request: EvalRequest, folder: Path) -> list[str]:
     """Record ``video_episodes`` episodes to mp4 files with gymnasium's RecordVideo."""
     try:
         import moviepy  # noqa: F401
     except ImportError:
-        raise UserError("video=true needs moviepy: pip install 'rlcli[video]'") from None
-    env = gym.wrappers.RecordVideo(
-        make_video_env(config),
-        str(folder),
-        episode_trigger=lambda _: True,
-        name_prefix="eval",
-        disable_logger=True,
-    )
+        raise UserError(f"video=true needs moviepy: {install_hint('video')}") from None
+    with warnings.catch_warnings():  # a new evaluation replaces the earlier eval-episode-N.mp4
+        warnings.filterwarnings("ignore", message=".*Overwriting existing videos")
+        env = gym.wrappers.RecordVideo(
+            make_video_env(policy.config),
+            str(folder),
+            episode_trigger=lambda _: True,
+            name_prefix="eval",
+            disable_logger=True,
+        )
     for episode in range(request.video_episodes):
         observation, _ = env.reset(seed=request.seed + episode)
         done = False
         while not done:
-            batch = np.asarray(observation, dtype=np.float32)[None]
-            if normalizer is not None:
-                batch = normalizer(batch, update=False)
-            with torch.inference_mode():
-                action = agent.predict(torch.from_numpy(batch), request.deterministic)[0].numpy()
-            if isinstance(env.action_space, gym.spaces.Box):
-                action = np.clip(action, env.action_space.low, env.action_space.high)
+            action = policy.act(observation, bool(request.deterministic))
             observation, _, terminated, truncated, _ = env.step(action)
             done = terminated or truncated
     env.close()
-    return sorted(str(p) for p in folder.glob("*.mp4"))
+    names = (folder / f"eval-episode-{episode}.mp4" for episode in range(request.video_episodes))
+    return [str(path) for path in names if path.is_file()]
 
 
 def evaluate_command(request: EvalRequest) -> dict[str, Any]:
@@ -136,6 +103,13 @@ def evaluate_command(request: EvalRequest) -> dict[str, Any]:
     path = find_checkpoint(request.path, (request.checkpoint, "final", "latest", "best"))
     checkpoint = load_checkpoint(path)
     config = settings_from_dict(checkpoint["config"])
+    with errors_of_env(config.env.id):
+        return _evaluate(request, path, checkpoint, config)
+
+
+def _evaluate(
+    request: EvalRequest, path: Path, checkpoint: dict[str, Any], config: TrainConfig
+) -> dict[str, Any]:
     if request.deterministic is None:
         request = dataclasses.replace(request, deterministic=config.eval.deterministic)
     if request.video:  # before any env is made: MuJoCo reads MUJOCO_GL when it first renders
@@ -150,6 +124,7 @@ def evaluate_command(request: EvalRequest) -> dict[str, Any]:
     agent = restore_policy(config, checkpoint, envs)
     normalizer = observation_normalizer(config, checkpoint, envs.single_observation_space.shape)
     result = run_episodes(agent, envs, request.seed, request.deterministic, normalizer)
+    spaces = envs.single_observation_space, envs.single_action_space
     envs.close()
     run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
     output = {
@@ -165,7 +140,8 @@ def evaluate_command(request: EvalRequest) -> dict[str, Any]:
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     if request.video:
-        output["videos"] = record_video(config, agent, normalizer, request, run_dir / "videos")
+        policy = Policy(agent, config, normalizer, *spaces, path)
+        output["videos"] = record_video(policy, request, run_dir / "videos")
     destination = request.output or run_dir / f"eval_{path.stem}.json"
     write_json(destination, output)
     mode = "deterministic" if request.deterministic else "stochastic"
@@ -173,4 +149,6 @@ def evaluate_command(request: EvalRequest) -> dict[str, Any]:
         f"{config.env.id}: mean return {result.mean_return:.2f} +- {result.std_return:.2f} "
         f"over {request.episodes} {mode} episodes ({path}); wrote {destination}"
     )
+    for video in output.get("videos", []):
+        print(f"video: {video}")
     return output

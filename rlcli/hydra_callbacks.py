@@ -16,6 +16,12 @@ from rlcli.sweep import failed_jobs, failure_summary
 log = logging.getLogger("rlcli")
 
 _failed_jobs_summary: str | None = None  # what FailedJobs found; read with failed_jobs_summary()
+_sweep_dir: Path | None = None  # the multirun started last; read with started_sweep_dir()
+
+
+def started_sweep_dir() -> Path | None:
+    """The sweep directory of the multirun started last in this process (None: none started)."""
+    return _sweep_dir
 
 
 def failed_jobs_summary() -> str | None:
@@ -61,9 +67,10 @@ class FailedJobs(Callback):
     through ``failed_jobs_summary()``."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Forget an earlier multirun's failures."""
-        global _failed_jobs_summary
+        """Forget an earlier multirun's failures; note this one's sweep directory."""
+        global _failed_jobs_summary, _sweep_dir
         _failed_jobs_summary = None
+        _sweep_dir = Path(str(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Read the sweep directory's failed.json files."""

@@ -11,11 +11,15 @@ MUJOCO_BACKENDS = ("egl", "osmesa", "glfw")
 
 
 def prepare_headless_rendering(entry_point: str) -> None:
-    """Pick EGL for MuJoCo when MUJOCO_GL is unset and check an OpenGL context can be made.
+    """Render without a display: SDL's dummy driver for pygame; EGL for MuJoCo when MUJOCO_GL is
+    unset, checking that an OpenGL context can be made.
 
     Call before the first env is made. Fails with one line naming the backend and the fix,
     instead of the renderer's traceback halfway through recording.
     """
+    # Frames are drawn off-screen: pygame (classic control, Box2D) needs no window, and without
+    # SDL's dummy driver it looks for a display and prints "XDG_RUNTIME_DIR is invalid" at exit.
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     backend = os.environ.get("MUJOCO_GL") or "egl"
     os.environ["MUJOCO_GL"] = backend
     if backend in ("egl", "osmesa"):
@@ -42,7 +46,7 @@ def tracking_camera(entry_point: str, env_kwargs: dict[str, Any]) -> dict[str, A
     """Env kwargs that make a MuJoCo video follow the robot: the model's own ``track`` camera.
 
     Without a camera named, gymnasium 1.4 renders from a free camera that stays where the episode
-    started, so a running robot leaves the frame within a second (issue 16). A camera the user
+    started, so a running robot leaves the frame within a second. A camera the user
     chose in ``env.kwargs`` is kept; a model without a ``track`` camera renders as before.
     """
     if not entry_point.startswith("gymnasium.envs.mujoco"):

@@ -151,6 +151,24 @@ class RlhfConfig:
 
 
 @dataclass
+class WandbConfig:
+    """Weights & Biases run settings, used with ``track=wandb``."""
+
+    project: str = "rlcli"
+    """W&B project the run goes to."""
+    entity: str | None = None
+    """W&B team or user; null: your default entity."""
+    group: str | None = None
+    """Group runs in the W&B UI (e.g. one per sweep); null: none."""
+    name: str | None = None
+    """Run name; null: the run directory's name."""
+    tags: list[str] = field(default_factory=list)
+    """Tags of the W&B run."""
+    mode: str | None = None
+    """online, offline or disabled; null: wandb's own default (the WANDB_MODE variable)."""
+
+
+@dataclass
 class TrainConfig:
     """Top-level config of ``rlcli train``."""
 
@@ -180,7 +198,13 @@ class TrainConfig:
     checkpoint_every_steps: int = 50_000
     """Write checkpoints/latest.pt every this many env steps; 0 disables periodic checkpoints."""
     progress: str = "auto"
-    """Console output: auto (a live line on a terminal, log lines otherwise), bar, log or none."""
+    """Console output: auto (a live line on a terminal, log lines otherwise), bar, log or none;
+    train.log holds the whole log either way."""
+    track: str = "none"
+    """Mirror the TensorBoard scalars, the config and the summary to an experiment tracker:
+    none or wandb (needs the wandb extra; settings under ``wandb``). TensorBoard is always
+    written."""
+    wandb: WandbConfig = field(default_factory=WandbConfig)
     init_from: str | None = None
     """Warm start: a checkpoint or run directory whose network weights (and observation
     statistics) this new run starts from; its budget, optimizer and counters start fresh."""

@@ -171,3 +171,17 @@ def failure_summary(records: Sequence[dict[str, Any]], sweep_dir: Path) -> str:
     )
     noun = "job" if len(records) == 1 else "jobs"
     return f"{len(records)} {noun} failed: {jobs}; see {sweep_dir}/*/{FAILED_FILE}"
+
+
+def discard_refused_sweep_dir() -> None:
+    """Remove the sweep directory of a multirun refused before any job ran: Hydra writes its
+    multirun.yaml before it checks the jobs' configs. A directory holding more is kept."""
+    from rlcli.build import discard_unfinished_run_dir
+    from rlcli.hydra_callbacks import started_sweep_dir
+
+    sweep_dir = started_sweep_dir()
+    if sweep_dir is None or not sweep_dir.is_dir():
+        return
+    if [p.name for p in sweep_dir.iterdir()] == ["multirun.yaml"]:
+        (sweep_dir / "multirun.yaml").unlink()
+        discard_unfinished_run_dir(sweep_dir)

@@ -19,7 +19,7 @@ import torch
 
 from rlcli.algos.base import Algorithm
 from rlcli.checkpoint import restore_rng_states, rng_states, save_checkpoint
-from rlcli.console import Progress
+from rlcli.console import RunLog, end_of_run_summary, shown_path
 from rlcli.envs import reward_threshold
 from rlcli.episodes import TrainingEpisodes
 from rlcli.errors import TrainingDiverged, TrainingInterrupted, UserError
@@ -182,7 +182,7 @@ class TrainingRun:
         self.eval_seconds = 0.0
         self.last_source_scalars: dict[str, float] = {}
         self.training_started = time.perf_counter() - self.counters.training_seconds
-        self.progress = Progress(self.final_step, config.progress)
+        self.log = RunLog(run_dir, self.final_step, config.progress)
 
     def save(self, name: str) -> Path:
         """Write checkpoints/<name>.pt with the full state of the run."""
@@ -219,6 +219,9 @@ class TrainingRun:
             counters.first_solved_step = step
             counters.first_solved_seconds = self.training_seconds()
         self.evaluation = result
+        self.log.evaluation(
+            step, result.mean_return, result.std_return, counters.best_eval_mean_return
+        )
         if self.on_evaluation is not None:
             self.on_evaluation(step, result.mean_return)
         return result
@@ -262,6 +265,8 @@ class TrainingRun:
         """Train for the budget (or until solved); returns the summary."""
         config = self.config
         every_eval, every_checkpoint = config.eval.every_steps, config.checkpoint_every_steps
+        self.log.open()
+        self.log.info(self.start_line())
         try:
             while self.counters.global_step < self.final_step:
                 previous = self.counters.global_step
@@ -292,15 +297,45 @@ class TrainingRun:
                         self.stop_requested,
                     )
                 last_eval = self.evaluation.mean_return if self.evaluation else None
-                self.progress.update(step, self.sps(), self.episodes.recent_mean(), last_eval)
-        except BaseException:
+                self.log.progress(step, self.sps(), self.episodes.recent_mean(), last_eval)
+        except BaseException as error:
+            self.log.info(f"stopped: {type(error).__name__}: {error}", console=False)
             self.close()
             raise
         return self.finish()
 
+    def start_line(self) -> str:
+        """The log's first line of this run (or of this resume): what trains, how, where."""
+        config, counters = self.config, self.counters
+        network = config.network
+        widths = "x".join(str(size) for size in network.hidden_sizes)
+        cnn = "Nature CNN + " if self.learner.agent.encoder is not None else ""
+        begin = f"resumed at step {counters.global_step:,}" if counters.global_step else "start"
+        solved = (
+            f"; stops at the first evaluation >= {self.threshold:g}"
+            if config.stop_when_solved and self.threshold is not None
+            else ""
+        )
+        return (
+            f"{begin}: {self.learner.algo.name} on {config.env.id}, seed {config.seed}, "
+            f"{self.final_step:,} steps ({self._iteration_shape()}), "
+            f"network {cnn}{widths} {network.activation}, evaluation every "
+            f"{config.eval.every_steps:,} steps{solved}; run directory {shown_path(self.run_dir)}"
+        )
+
+    def _iteration_shape(self) -> str:
+        """What one iteration collects, in words."""
+        per_iteration = self.learner.source.steps_per_iteration
+        if self.learner.algo.consumes != "rollouts":
+            return f"{per_iteration:,} samples an iteration"
+        if per_iteration is None:
+            return f"{self.config.env.num_envs} envs x whole episodes an iteration"
+        steps = per_iteration // max(self.config.env.num_envs, 1)
+        return f"{self.config.env.num_envs} envs x {steps} steps an iteration"
+
     def close(self) -> None:
         """Flush metrics and close envs (also on interruption or divergence)."""
-        self.progress.close()
+        self.log.close()
         self.metrics.close()
         self.learner.source.close()
         self.eval_envs.close()
@@ -335,9 +370,18 @@ class TrainingRun:
                 f"final_{tag.replace('/', '_')}": v for tag, v in self.last_source_scalars.items()
             },
         )
-        self.progress.update(summary.global_step, sps, None, summary.final_eval_mean_return, True)
-        self.close()
+        self.log.progress(
+            summary.global_step,
+            sps,
+            self.episodes.recent_mean(),
+            summary.final_eval_mean_return,
+            True,
+        )
         title = f"{summary.algo} {summary.env_id} seed {summary.seed}: training episodes"
         self.episodes.plot(self.run_dir / "rewards.png", self.threshold, title)
         write_json(self.run_dir / "summary.json", summary.as_dict())
+        self.metrics.summary(summary.as_dict())
+        spec_threshold = reward_threshold(self.config.env.id, None)
+        self.log.info(end_of_run_summary(summary, self.run_dir, self.final_step, spec_threshold))
+        self.close()
         return summary

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from rlcli.build.settings import (
     CHECKPOINT_PREFERENCE,
@@ -21,6 +21,7 @@ from rlcli.build.settings import (
     validate,
 )
 from rlcli.checkpoint import load_checkpoint
+from rlcli.envs import errors_of_env
 from rlcli.errors import UserError
 from rlcli.records import RunSummary
 from rlcli.settings import TrainConfig
@@ -29,12 +30,14 @@ __all__ = [
     "CHECKPOINT_PREFERENCE",
     "discard_unfinished_run_dir",
     "find_checkpoint",
+    "refuse_a_used_run_dir",
     "resume_training",
     "run_training",
     "settings_from_config",
     "settings_from_dict",
     "train",
     "validate",
+    "write_job_files",
 ]
 
 
@@ -66,6 +69,25 @@ def discard_unfinished_run_dir(run_dir: Path) -> None:
             folder.rmdir()
 
 
+def refuse_a_used_run_dir(run_dir: Path) -> None:
+    """A new run never writes into a directory that already holds one (existing runs are kept)."""
+    held = [name for name in (".hydra", "checkpoints", "summary.json") if (run_dir / name).exists()]
+    if held:
+        raise UserError(
+            f"hydra.run.dir={str(run_dir)!r} already holds a run ({', '.join(held)}); give the new "
+            f"run its own directory, or continue an interrupted one: rlcli train resume={run_dir}"
+        )
+
+
+def write_job_files(run_dir: Path, cfg: Any, hydra_config: Any, overrides: list[str]) -> None:
+    """``.hydra/config.yaml``, ``hydra.yaml`` and ``overrides.yaml``, as Hydra writes them."""
+    folder = run_dir / ".hydra"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"config.yaml": cfg, "hydra.yaml": {"hydra": hydra_config}, "overrides.yaml": overrides}
+    for name, content in files.items():
+        (folder / name).write_text(OmegaConf.to_yaml(content), encoding="utf-8")
+
+
 def run_training(
     cfg: DictConfig, run_dir: Path, on_start: Callable[[], None] | None = None
 ) -> RunSummary:
@@ -78,14 +100,15 @@ def run_training(
     initial_weights = None
     if config.init_from is not None:
         initial_weights = load_checkpoint(find_checkpoint(Path(config.init_from)))
-    training_run = build_training_run(config, run_dir, initial_weights=initial_weights)
-    if on_start is not None:
-        on_start()
-    if config.trial is not None:  # a job of an Optuna search: report evaluations, maybe prune
-        from rlcli.optuna_trial import trial_reporter
+    with errors_of_env(config.env.id):
+        training_run = build_training_run(config, run_dir, initial_weights=initial_weights)
+        if on_start is not None:
+            on_start()
+        if config.trial is not None:  # a job of an Optuna search: report evaluations, maybe prune
+            from rlcli.optuna_trial import trial_reporter
 
-        training_run.on_evaluation = trial_reporter(config.trial, training_run.final_step)
-    return _run_stoppable(training_run)
+            training_run.on_evaluation = trial_reporter(config.trial, training_run.final_step)
+        return _run_stoppable(training_run)
 
 
 def resume_training(run_dir: Path) -> RunSummary:
@@ -96,7 +119,8 @@ def resume_training(run_dir: Path) -> RunSummary:
         raise UserError(f"run {str(run_dir)!r} already finished (summary.json); nothing to resume")
     checkpoint = load_checkpoint(find_checkpoint(run_dir, ("latest",)))
     config = settings_from_dict(checkpoint["config"])
-    return _run_stoppable(build_training_run(config, run_dir, resume=checkpoint))
+    with errors_of_env(config.env.id):
+        return _run_stoppable(build_training_run(config, run_dir, resume=checkpoint))
 
 
 def _newer_latest(run_dir: Path) -> bool:

@@ -142,5 +142,11 @@ def build_training_run(
         if not exact_resume:
             log.warning("%s state cannot be saved: resumed with freshly reset envs", env.id)
     resumed_step = counters.global_step if resume is not None else None
-    metrics = MetricsWriter(run_dir, dataclasses.asdict(config), resumed_step)
+    hyperparameters = dataclasses.asdict(config)
+    trackers = []
+    if config.track == "wandb":
+        from rlcli.tracking import WandbTracker
+
+        trackers.append(WandbTracker(config.wandb, run_dir, hyperparameters, resume is not None))
+    metrics = MetricsWriter(run_dir, hyperparameters, resumed_step, trackers)
     return TrainingRun(config, run_dir, learner, eval_envs, metrics, counters, exact_resume)

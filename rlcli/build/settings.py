@@ -9,10 +9,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rlcli.algos import ALGORITHMS
-from rlcli.errors import UserError
+from rlcli.errors import UserError, install_hint
 from rlcli.settings import TrainConfig
 
 CHECKPOINT_PREFERENCE = ("final", "latest", "best")
+PROGRESS_MODES = ("auto", "bar", "log", "none")
+TRACKERS = ("none", "wandb")
+WANDB_MODES = (None, "online", "offline", "disabled")
 
 
 def _range_checks(config: TrainConfig) -> list[tuple[bool, str]]:
@@ -45,6 +48,18 @@ def _range_checks(config: TrainConfig) -> list[tuple[bool, str]]:
         (
             algo.max_grad_norm is None or algo.max_grad_norm > 0,
             f"algo.max_grad_norm={algo.max_grad_norm} must be > 0 or null",
+        ),
+        (
+            config.progress in PROGRESS_MODES,
+            f"progress={config.progress!r} is not one of {', '.join(PROGRESS_MODES)}",
+        ),
+        (
+            config.track in TRACKERS,
+            f"track={config.track!r} is not one of {', '.join(TRACKERS)}",
+        ),
+        (
+            config.wandb.mode in WANDB_MODES,
+            f"wandb.mode={config.wandb.mode!r} is not one of online, offline, disabled, null",
         ),
     ]
     if algo.consumes == "rollouts":
@@ -81,6 +96,13 @@ def validate(config: TrainConfig) -> None:
             "stop_when_running_return_solved=true needs a reward threshold, and "
             f"{config.env.id} has none; set env.reward_threshold=<return>"
         )
+    if config.track == "wandb":
+        try:
+            import wandb  # noqa: F401
+        except ImportError:
+            raise UserError(
+                f"track=wandb needs the wandb package: {install_hint('wandb')}"
+            ) from None
     if config.device.startswith("cuda"):
         import torch
 

@@ -13,8 +13,8 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 import rlcli
 from rlcli.algos import ALGORITHMS
 from rlcli.build.objects import build_learner
-from rlcli.cli import _with_generic_env
 from rlcli.errors import UserError
+from rlcli.overrides import _with_generic_env
 
 CONFIGS = Path(rlcli.__file__).parent.parent / "configs"
 if not CONFIGS.is_dir():  # installed non-editable: configs ship inside the package

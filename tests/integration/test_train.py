@@ -188,9 +188,57 @@ def test_console_script_trains_into_outputs(tmp_path):
     assert result.returncode == 0, result.stderr
     (run_dir,) = (tmp_path / "outputs" / "runs").glob("*/*_ppo_CartPole-v1_seed0")
     assert (run_dir / ".hydra" / "config.yaml").is_file()
-    last_line = (run_dir / "train.log").read_text().splitlines()[-1]
-    assert "step       768/768 (100.0%)" in last_line  # the progress line at the end
     assert json.loads((run_dir / "summary.json").read_text())["global_step"] == 768
+
+
+def end_summary(summary: dict, shown_dir: str) -> list[str]:
+    """The end-of-run lines the run's summary.json implies (the preset's 500 vs gymnasium's 475)."""
+    final, best = summary["final_eval_mean_return"], summary["best_eval_mean_return"]
+    std, steps = summary["final_eval_std_return"], summary["global_step"]
+    if summary["first_solved_step"] is None:
+        verdict = "not solved: no evaluation reached 500"
+    else:
+        verdict = f"solved at step {summary['first_solved_step']:,}"
+    return [
+        f"done: ppo on CartPole-v1 (seed 0) {verdict}",
+        "threshold 500 set by the preset; gymnasium's is 475",
+        f"  final eval {final:.1f} +- {std:.1f} over 2 episodes, best {best:.1f}; "
+        f"{steps:,} of 768 steps in ",
+        f"  run directory: {shown_dir}",
+        f"  next: rlcli eval {shown_dir} video=true",
+        f"        tensorboard --logdir {shown_dir}",
+        f"        rlcli report {shown_dir}",
+    ]
+
+
+@pytest.mark.parametrize("progress", ["log", "bar", "none"])
+def test_a_run_ends_with_a_summary_and_train_log_holds_the_whole_log(tmp_path, progress):
+    arguments = [*SHORT, "eval.episodes=2", f"progress={progress}", "hydra.run.dir=run"]
+    result = run_cli("train", *arguments, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    expected = end_summary(summary, "run")
+    log = (tmp_path / "run" / "train.log").read_text()
+    lines = log.splitlines()
+    # train.log: the start line with the config, every evaluation, the last progress line, the end.
+    assert (
+        "] start: ppo on CartPole-v1, seed 0, 768 steps (2 envs x 64 steps an iteration)"
+        in (lines[0])
+    )
+    assert "network 64x64 tanh" in lines[0] and "run directory run" in lines[0]
+    evaluations = [line.split("] ", 1)[1].split(":")[0] for line in lines if "] eval at" in line]
+    assert evaluations == ["eval at step 256", "eval at step 512", "eval at step 768"]
+    recent = [line for line in lines if "step       768/768 (100.0%)" in line][-1]
+    assert "return        -" not in recent  # the recent training return, not a dash
+    end = log.split("] done: ", 1)[1].splitlines()
+    assert end[0].startswith(expected[0].removeprefix("done: ")) and expected[1] in end[0]
+    assert end[1].startswith(expected[2]) and end[2:] == expected[3:]
+    # The console: the same end in log and bar mode; nothing at all with progress=none.
+    console = result.stdout + result.stderr
+    if progress == "none":
+        assert console == ""
+    else:
+        assert expected[0] in console and "\n".join(expected[3:]) in console
 
 
 def test_multirun_makes_one_directory_per_job(tmp_path):

@@ -13,7 +13,9 @@ def test_a_missing_mujoco_names_the_extra(monkeypatch):
         raise gym.error.DependencyNotInstalled("MuJoCo is not installed, run pip install mujoco")
 
     monkeypatch.setattr(gym, "make", make_without_mujoco)
-    with pytest.raises(UserError, match=r"env.id='Hopper-v5' needs .*rlcli\[mujoco\]"):
+    with pytest.raises(
+        UserError, match=r"env.id='Hopper-v5' needs .*pip install -e '\.\[mujoco\]'"
+    ):
         make_env("Hopper-v5")
 
 
@@ -28,5 +30,5 @@ def test_a_missing_ale_py_names_the_extra(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", import_without_ale)
-    with pytest.raises(UserError, match=r"rlcli\[atari\]"):
+    with pytest.raises(UserError, match=r"pip install -e '\.\[atari\]'"):
         atari.register_atari_envs()
