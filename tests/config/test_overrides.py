@@ -53,8 +53,8 @@ def test_plus_plus_sets_an_existing_key():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("algo=sac", "algo=sac is not an option of algo; options: pg, ppo"),
-        ("algo=ppo_schema", "algo=ppo_schema is not an option of algo; options: pg, ppo"),
+        ("algo=sac", "algo=sac is not an option of algo; options: bc, pg, ppo"),
+        ("algo=ppo_schema", "algo=ppo_schema is not an option of algo; options: bc, pg, ppo"),
         ("env=cartpole", "env=cartpole is not an option of env (did you mean env=CartPole-v1?)"),
         (
             "network=Large",

@@ -30,7 +30,8 @@ def test_every_algorithm_declares_an_input_the_builder_provides(name):
 
 @pytest.mark.parametrize("name", sorted(ALGORITHMS))
 def test_range_checks_are_valid_pairs_on_the_defaults(settings, name):
-    config = settings(f"algo={name}", "env=CartPole-v1")
+    dataset = ["dataset=unused-by-composition"] if ALGORITHMS[name].consumes != "rollouts" else []
+    config = settings(f"algo={name}", "env=CartPole-v1", *dataset)
     checks = config.algo.range_checks(config.env.num_envs)
     assert checks and all(isinstance(ok, bool) and isinstance(text, str) for ok, text in checks)
     assert all(ok for ok, _ in checks), "the defaults pass their own checks"

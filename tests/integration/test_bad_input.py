@@ -16,8 +16,8 @@ SHORT = ["env.num_envs=2", "algo.num_steps=64", "total_timesteps=256", "eval.epi
 
 TRAIN_CASES = [
     # overrides, text the error must contain (every one a single line)
-    (["algo=sac"], "algo=sac is not an option of algo; options: pg, ppo"),
-    (["algo=ppo_schema"], "algo=ppo_schema is not an option of algo; options: pg, ppo"),
+    (["algo=sac"], "algo=sac is not an option of algo; options: bc, pg, ppo"),
+    (["algo=ppo_schema"], "algo=ppo_schema is not an option of algo; options: bc, pg, ppo"),
     (["env=Pong"], "env=Pong is not an option of env; options: Acrobot-v1, Ant-v5"),
     (["env=cartpole"], "env=cartpole is not an option of env (did you mean env=CartPole-v1?)"),
     (["network=huge"], "network=huge is not an option of network; options: cnn, large, medium"),

@@ -30,7 +30,7 @@ def test_usage_lists_every_command(tmp_path):
 def test_train_help_lists_groups_without_schemas(tmp_path):
     result = rlcli("train", "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "\nalgo: pg, ppo\n" in result.stdout
+    assert "\nalgo: bc, pg, ppo\n" in result.stdout
     assert "network: cnn, large, medium, small\n" in result.stdout
     assert "_schema" not in result.stdout
     assert 'eval "$(rlcli completion bash)"' in result.stdout
@@ -74,7 +74,7 @@ def complete_in(shell: str, line: str, cwd: Path) -> str:
     "line, expected",
     [
         ("rlcli tr", ["[train]"]),
-        ("rlcli train algo=", ["[pg]", "[ppo]"]),  # readline completes the text after '='
+        ("rlcli train algo=", ["[bc]", "[pg]", "[ppo]"]),  # readline completes the text after '='
         ("rlcli train env=CartP", ["[CartPole-v1]"]),
         ("rlcli train algo.learning_r", ["[algo.learning_rate=]"]),
         ("rlcli train algo=pg algo.use_b", ["[algo.use_baseline=]"]),  # keys of the chosen algo

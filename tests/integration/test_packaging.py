@@ -51,7 +51,8 @@ def readme_section(title: str) -> str:
 def test_readme_is_a_front_door():
     lines = (ROOT / "README.md").read_text().splitlines()
     assert len(lines) <= 280, len(lines)
-    assert "\n## RLHF\n\nSee docs/rlhf.md.\n" in (ROOT / "README.md").read_text()
+    rlhf = readme_section("RLHF: demonstrations, preferences, a KL leash")
+    assert "rlcli rlhf env=" in rlhf and "[docs/rlhf.md](docs/rlhf.md)" in rlhf
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
 
 
