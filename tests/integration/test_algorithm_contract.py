@@ -20,6 +20,13 @@ ENVS = {
     "discrete": ["env=CartPole-v1", "env.num_envs=2", "algo.num_steps=64"],
     # one 200-step episode ends inside the rollout, so REINFORCE without a baseline has one
     "continuous": ["env=Pendulum-v1", "env.num_envs=1", "algo.num_steps=256"],
+    # batches of whole episodes, of a length no update has seen before
+    "whole episodes": [
+        "env=CartPole-v1",
+        "env.num_envs=2",
+        "algo.num_steps=600",
+        "algo.episodes_per_update=2",
+    ],
 }
 
 
