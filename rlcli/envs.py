@@ -61,15 +61,14 @@ def _make_from_spec(
     render_mode: str | None = None,
 ) -> gym.Env:
     kwargs = dict(env_kwargs or {})
-    with _dependency_errors(env_id):
+    with _construction_errors(env_id):
         if atari.is_atari(spec):
             return atari.make_atari_env(spec.id, kwargs, training, max_episode_steps, render_mode)
         if max_episode_steps is not None:
             kwargs["max_episode_steps"] = max_episode_steps
         if render_mode is not None:  # passed only when asked: a minimal custom env takes no kwargs
             kwargs["render_mode"] = render_mode
-        with _construction_errors(env_id):
-            return gym.make(spec, **kwargs)
+        return gym.make(spec, **kwargs)
 
 
 def make_vector_env(
@@ -92,7 +91,7 @@ def make_vector_env(
     if spec.vector_entry_point is not None and not atari.is_atari(spec):
         if max_episode_steps is not None:
             kwargs["max_episode_steps"] = max_episode_steps
-        with _dependency_errors(env_id), _construction_errors(env_id):
+        with _construction_errors(env_id):
             return gym.make_vec(spec, num_envs, vectorization_mode="vector_entry_point", **kwargs)
     make_one = lambda: _make_from_spec(  # noqa: E731
         spec, env_id, kwargs, training, max_episode_steps
@@ -153,28 +152,20 @@ def errors_of_env(env_id: str) -> Iterator[None]:
 
 @contextmanager
 def _construction_errors(env_id: str) -> Iterator[None]:
-    """gymnasium refusing to make the env (e.g. an ``env.kwargs`` key it does not take) is one
-    line naming the env."""
-    try:
-        yield
-    except gym.error.DependencyNotInstalled:
-        raise  # named with rlcli's extra by _dependency_errors
-    except (TypeError, ValueError, gym.error.Error) as error:
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        raise UserError(
-            f"env.id={env_id!r} could not be made: {type(error).__name__}: {first_line}"
-        ) from error
-
-
-@contextmanager
-def _dependency_errors(env_id: str) -> Iterator[None]:
-    """Turn gymnasium's missing-dependency error into a one-line error naming rlcli's extra."""
+    """gymnasium failing to make the env is one line naming the env: a missing optional package
+    with rlcli's extra to install, anything else (e.g. an ``env.kwargs`` key the env does not
+    take) with gymnasium's message."""
     try:
         yield
     except gym.error.DependencyNotInstalled as error:
         hint = install_hint("mujoco") if "mujoco" in str(error).lower() else str(error)
         message = f"env.id={env_id!r} needs a package that is not installed: {hint}"
         raise UserError(message) from None
+    except (TypeError, ValueError, gym.error.Error) as error:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        raise UserError(
+            f"env.id={env_id!r} could not be made: {type(error).__name__}: {first_line}"
+        ) from error
 
 
 def reward_threshold(env_id: str, configured: float | None) -> float | None:
