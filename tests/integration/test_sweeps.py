@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -252,9 +253,9 @@ def test_a_job_never_enters_a_directory_a_live_job_holds(tmp_path):
     )
     ran: list[int] = []
 
-    def train() -> dict:
+    def train() -> SimpleNamespace:  # stands in for a RunSummary
         ran.append(1)
-        return {"final_eval_mean_return": 7.0}
+        return SimpleNamespace(final_eval_mean_return=7.0)
 
     try:
         assert holder.stdout.readline() == "held\n"
