@@ -76,10 +76,21 @@ class TrainingEpisodes:
         """Mean return of the latest episodes (None before the first)."""
         return float(np.mean(self.recent)) if self.recent else None
 
-    def running_return_exceeds(self, threshold: float | None) -> bool:
-        """Whether the running return is above ``threshold`` (the classic REINFORCE stop)."""
-        running = self.counters.running_return
-        return threshold is not None and running is not None and running > threshold
+    def running_return_solved(self, threshold: float | None) -> bool:
+        """Whether the running return is above ``threshold`` (the classic REINFORCE stop); when it
+        is, the log says so."""
+        counters = self.counters
+        running = counters.running_return
+        if threshold is None or running is None or running <= threshold:
+            return False
+        log.info(
+            "running return %.1f > %g after %d episodes at step %s: solved, stopping",
+            running,
+            threshold,
+            len(counters.episode_returns),
+            f"{counters.global_step:,}",
+        )
+        return True
 
     def plot(self, path: Path, threshold: float | None, title: str) -> None:
         """rewards.png: each episode's return and the running return over episodes."""

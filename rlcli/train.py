@@ -276,16 +276,8 @@ class TrainingRun:
                     self.evaluate()
                     if config.stop_when_solved and self.counters.first_solved_step is not None:
                         break
-                if config.stop_when_running_return_solved and self.episodes.running_return_exceeds(
-                    self.threshold
-                ):
-                    log.info(
-                        "running return %.1f > %g after %d episodes at step %s: solved, stopping",
-                        self.counters.running_return,
-                        self.threshold,
-                        len(self.counters.episode_returns),
-                        f"{step:,}",
-                    )
+                running_stop = config.stop_when_running_return_solved
+                if running_stop and self.episodes.running_return_solved(self.threshold):
                     break
                 if every_checkpoint and step // every_checkpoint > previous // every_checkpoint:
                     self.save("latest")

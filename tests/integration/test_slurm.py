@@ -58,6 +58,17 @@ def job_state(job_id: str) -> tuple[str, str]:
     return fields.get("JobState", "?"), fields.get("ExitCode", "?")
 
 
+def ended_state(job_id: str, wait_s: float = 30.0) -> tuple[str, str]:
+    """``job_state`` once the job has left RUNNING: a sweep returns when it has read the jobs'
+    results, while their processes may still be exiting."""
+    deadline = time.monotonic() + wait_s
+    state = job_state(job_id)
+    while state[0] in ("RUNNING", "COMPLETING") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        state = job_state(job_id)
+    return state
+
+
 def submitted_id(stdout: str) -> str:
     """The SLURM job id a sweep printed when it submitted."""
     match = re.search(r"to SLURM: job id (\d+)", stdout)
@@ -219,4 +230,4 @@ def test_an_optuna_search_runs_its_trials_through_slurm(slurm, tmp_path):
     study = tmp_path / "study"
     assert [row["state"] for row in trials(study)] == ["complete", "complete"]
     assert sorted(finished_jobs(study)) == ["trial0_seed0", "trial1_seed0"]
-    assert job_state(f"{submitted_id(result.stdout)}_1") == ("COMPLETED", "0:0")
+    assert ended_state(f"{submitted_id(result.stdout)}_1") == ("COMPLETED", "0:0")

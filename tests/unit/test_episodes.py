@@ -48,15 +48,19 @@ def test_recording_episodes_keeps_the_running_return_in_the_counters(caplog):
     assert episodes.recent_mean() == 30.0
 
 
-def test_the_stop_needs_a_running_return_strictly_above_the_threshold():
-    counters = Counters()
+def test_the_stop_needs_a_running_return_strictly_above_the_threshold(caplog):
+    counters = Counters(global_step=1234, episode_returns=[1.0, 2.0])
     episodes = TrainingEpisodes(counters, Scalars(), weight=0.05)
-    assert not episodes.running_return_exceeds(475.0)  # no episode yet
+    assert not episodes.running_return_solved(475.0)  # no running return yet
     counters.running_return = 475.0
-    assert not episodes.running_return_exceeds(475.0)
-    assert not episodes.running_return_exceeds(None)
+    assert not episodes.running_return_solved(475.0)
+    assert not episodes.running_return_solved(None)
     counters.running_return = 475.5
-    assert episodes.running_return_exceeds(475.0)
+    with caplog.at_level(logging.INFO, logger="rlcli"):
+        assert episodes.running_return_solved(475.0)
+    assert caplog.messages == [
+        "running return 475.5 > 475 after 2 episodes at step 1,234: solved, stopping"
+    ]
 
 
 def test_the_reward_plot_shows_each_episode_and_the_running_return(tmp_path):
