@@ -1,7 +1,13 @@
-"""``<path> key=value ...`` arguments of the commands that act on a run (eval, collect)."""
+"""The one parser of non-training commands' arguments: paths, then typed ``key=value`` options.
+
+``rlcli eval``, ``collect`` and ``report`` (and any later command that acts on run
+directories) read their arguments here, so every one of them spells, checks and reports
+``key=value`` the same way; ``rlcli train`` and ``rlcli rlhf`` compose theirs with Hydra/OmegaConf.
+"""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +28,34 @@ def parse_value(key: str, text: str, kind: type) -> Any:
         raise UserError(f"{key}={text!r} is not a valid {kind.__name__}") from None
 
 
+def parse_paths_and_options(
+    command: str, arguments: list[str], kinds: dict[str, type]
+) -> tuple[list[Path], dict[str, Any]]:
+    """The positional paths and the typed ``key=value`` options, in the order given."""
+    paths: list[Path] = []
+    values: dict[str, Any] = {}
+    for argument in arguments:
+        if "=" not in argument:
+            paths.append(Path(argument))
+            continue
+        key, text = argument.split("=", 1)
+        if key not in kinds:
+            close = difflib.get_close_matches(key, kinds, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            valid = ", ".join(kinds) or "none"
+            raise UserError(f"unknown {command} option {key!r}{hint}; valid: {valid}")
+        values[key] = parse_value(key, text, kinds[key])
+    return paths, values
+
+
 def parse_path_and_options(
     command: str, arguments: list[str], kinds: dict[str, type]
 ) -> tuple[Path, dict[str, Any]]:
     """The one run directory or checkpoint path, and the typed ``key=value`` options."""
-    paths = [a for a in arguments if "=" not in a]
+    paths, values = parse_paths_and_options(command, arguments, kinds)
     if len(paths) != 1:
         raise UserError(
             f"{command} needs exactly one run directory or checkpoint path: "
             f"rlcli {command} outputs/runs/..."
         )
-    values: dict[str, Any] = {}
-    for argument in arguments:
-        if "=" not in argument:
-            continue
-        key, text = argument.split("=", 1)
-        if key not in kinds:
-            raise UserError(f"unknown {command} option {key!r}; valid: {', '.join(kinds)}")
-        values[key] = parse_value(key, text, kinds[key])
-    return Path(paths[0]), values
+    return paths[0], values

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rlcli.arguments import parse_paths_and_options
 from rlcli.errors import UserError
 from rlcli.names import slug
 from rlcli.report.curves import CURVE_TAG, group_bands
@@ -67,13 +68,8 @@ def report_command(arguments: Sequence[str]) -> Path | None:
     if any(argument in ("-h", "--help") for argument in arguments):
         print(USAGE)
         return None
-    out_dir = None
-    paths: list[Path] = []
-    for argument in arguments:
-        if argument.startswith("out="):
-            out_dir = Path(argument.split("=", 1)[1])
-        else:
-            paths.append(Path(argument))
+    paths, options = parse_paths_and_options("report", list(arguments), {"out": Path})
+    out_dir = options.get("out")
     if not paths:
         raise UserError(f"report needs a sweep directory or run directories; {USAGE}")
     report = make_report(paths, out_dir)
