@@ -45,20 +45,11 @@ class Algorithm(Protocol):
 
 
 @dataclass
-class OnPolicyHyperparameters:
-    """Hyperparameters shared by every on-policy algorithm here (declared once)."""
-
-    consumes: ClassVar[str] = "rollouts"
+class GradientHyperparameters:
+    """The optimiser settings every learner has, rollout-fed or dataset-fed (declared once)."""
 
     name: str = "?"
     """Algorithm name; fixed by each algorithm's config."""
-    num_steps: int = 128
-    """Steps collected per env per iteration (rollout length); with episodes_per_update, the most
-    an iteration collects per env."""
-    episodes_per_update: int = 0
-    """Collect whole episodes instead of num_steps steps: stop each collection once every env has
-    finished this many episodes since it began (0: always num_steps steps). Iterations then vary
-    in length and the budget counts env steps."""
     learning_rate: float = 3e-4
     """Adam learning rate."""
     anneal_lr: bool = False
@@ -69,10 +60,25 @@ class OnPolicyHyperparameters:
     """Discount factor."""
     ent_coef: float = 0.0
     """Entropy bonus coefficient."""
-    vf_coef: float = 0.5
-    """Value loss coefficient (when there is a critic)."""
     max_grad_norm: float | None = 0.5
     """Clip the global gradient norm to this value; null disables clipping."""
+
+
+@dataclass
+class OnPolicyHyperparameters(GradientHyperparameters):
+    """Hyperparameters shared by every on-policy algorithm here (declared once)."""
+
+    consumes: ClassVar[str] = "rollouts"
+
+    num_steps: int = 128
+    """Steps collected per env per iteration (rollout length); with episodes_per_update, the most
+    an iteration collects per env."""
+    episodes_per_update: int = 0
+    """Collect whole episodes instead of num_steps steps: stop each collection once every env has
+    finished this many episodes since it began (0: always num_steps steps). Iterations then vary
+    in length and the budget counts env steps."""
+    vf_coef: float = 0.5
+    """Value loss coefficient (when there is a critic)."""
 
     def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
         """Rules every on-policy algorithm shares."""

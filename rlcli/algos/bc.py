@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rlcli.algos.base import GradientHyperparameters
 from rlcli.algos.losses import apply_gradients
 from rlcli.demonstrations import DemonstrationBatch
 from rlcli.networks import ActorCritic
@@ -13,28 +14,21 @@ from rlcli.optim import Adam
 
 
 @dataclass
-class BC:
-    """Behaviour-cloning hyperparameters; ``total_timesteps`` counts demonstration samples."""
+class BC(GradientHyperparameters):
+    """Behaviour-cloning hyperparameters; ``total_timesteps`` counts demonstration samples.
+    ``gamma`` is unused by cloning (env reward normalisation shares it with RL)."""
 
     consumes: ClassVar[str] = "demonstrations"
     name: str = "bc"
-    """Algorithm name; fixed."""
     learning_rate: float = 1e-3
-    """Adam learning rate."""
-    anneal_lr: bool = False
-    """Decay the learning rate linearly to zero over the budget."""
     adam_eps: float = 1e-8
-    """Adam's epsilon."""
-    gamma: float = 0.99
-    """Unused by cloning; kept for env reward normalisation settings shared with RL."""
+    ent_coef: float = 1e-3
+    """Entropy bonus (keeps the cloned policy from collapsing onto one action too early)."""
+    max_grad_norm: float | None = None
     minibatch_size: int = 256
     """Demonstration steps per gradient step."""
     minibatches_per_iteration: int = 8
     """Gradient steps between two logging points."""
-    ent_coef: float = 1e-3
-    """Entropy bonus (keeps the cloned policy from collapsing onto one action too early)."""
-    max_grad_norm: float | None = None
-    """Clip the global gradient norm to this value; null disables clipping."""
     validation_fraction: float = 0.2
     """Share of the dataset's episodes held out for the validation loss."""
 

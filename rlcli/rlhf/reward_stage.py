@@ -25,7 +25,7 @@ from rlcli.metrics import MetricsWriter, write_json
 from rlcli.rlhf.labellers import SyntheticLabeller
 from rlcli.rlhf.labels import Label, append_labels, now, read_labels
 from rlcli.rlhf.reward_model import Comparisons, RewardModel, fit_reward_model, segment_returns
-from rlcli.rlhf.segments import Segments, cut_segments, reward_inputs
+from rlcli.rlhf.segments import Segments, reward_inputs, rollout_segments
 from rlcli.rollout import RolloutCollector
 from rlcli.settings import RlhfConfig, TrainConfig
 
@@ -61,14 +61,7 @@ def roll_out_segments(
     )
     rollout = collector.collect(agent)
     inputs = reward_inputs(rollout.raw_observations, rollout.actions, envs.single_action_space, 2)
-    segments = cut_segments(
-        inputs,
-        rollout.raw_rewards,
-        rollout.valid,
-        rollout.terminations,
-        rollout.truncations,
-        length,
-    )
+    segments = rollout_segments(rollout, inputs, length)
     collector.close()
     return segments
 

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from rlcli.rollout import Rollout
+
 
 def action_features(actions: torch.Tensor, action_space: gym.Space) -> torch.Tensor:
     """Actions as reward-model inputs [..., A]: one-hot for Discrete, clipped values for Box."""
@@ -57,6 +59,19 @@ class Segments:
     def real_inputs(self) -> torch.Tensor:
         """Inputs of the real (unpadded) steps [R, F]."""
         return self.inputs[self.mask]
+
+
+def rollout_segments(rollout: Rollout, inputs: torch.Tensor, length: int) -> Segments:
+    """``cut_segments`` of one rollout kept with raw rewards; ``inputs`` from ``reward_inputs``."""
+    assert rollout.raw_rewards is not None, "the collector must keep raw rewards"
+    return cut_segments(
+        inputs,
+        rollout.raw_rewards,
+        rollout.valid,
+        rollout.terminations,
+        rollout.truncations,
+        length,
+    )
 
 
 def episode_runs(valid: np.ndarray, dones: np.ndarray) -> list[tuple[int, int, int]]:

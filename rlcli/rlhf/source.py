@@ -27,7 +27,7 @@ from rlcli.rlhf.reward_model import (
     disagreement,
     fit_reward_model,
 )
-from rlcli.rlhf.segments import SegmentPool, Segments, cut_segments, reward_inputs
+from rlcli.rlhf.segments import SegmentPool, Segments, reward_inputs, rollout_segments
 from rlcli.rollout import Episode, Rollout, RolloutCollector
 from rlcli.settings import RlhfConfig
 
@@ -152,14 +152,7 @@ class PreferenceRewardSource:
         """Add this rollout's segments to the pool; when labels are due, ask for the most
         disputed pairs and refit the reward model (Christiano et al. 2017)."""
         config = self.config
-        segments = cut_segments(
-            inputs,
-            rollout.raw_rewards,
-            rollout.valid,
-            rollout.terminations,
-            rollout.truncations,
-            config.segment_length,
-        )
+        segments = rollout_segments(rollout, inputs, config.segment_length)
         self.pool.add(segments)
         step = self.collector.global_step
         previous = step - self.steps_per_iteration
