@@ -5,7 +5,8 @@
 
 Each pipeline is a plain ``rlcli rlhf env=E seed=S out=outputs/rlhf-bench/E_seedS`` in its own
 process; a re-run reuses finished stages. The table gives mean +- std over seeds of each stage's
-final 10-episode evaluation on the env's true reward, with labels used and the final KL.
+final 10-episode evaluation on the env's true reward, with labels used and the final KL
+(rlhf/kl_average, the per-rollout KL averaged over recent rollouts).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def table(results: dict[str, list[Path]]) -> str:
             if not done:
                 continue
             labels = [s["final_rlhf_labels"] for s in done if "final_rlhf_labels" in s]
-            kl = [s["final_rlhf_kl"] for s in done if "final_rlhf_kl" in s]
+            kl = [s["final_rlhf_kl_average"] for s in done if "final_rlhf_kl_average" in s]
             lines.append(
                 f"| {env} | {stage} | {spread([s['final_eval_mean_return'] for s in done])} | "
                 f"{spread(labels) if labels else '-'} | {spread(kl) if kl else '-'} |"

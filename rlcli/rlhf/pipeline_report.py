@@ -19,7 +19,7 @@ def _row(name: str, summary: dict[str, Any]) -> str:
     return (
         f"| {name} | {number('final_eval_mean_return')} | {number('best_eval_mean_return')} | "
         f"{summary.get('global_step', '-')} | {number('final_rlhf_labels', 0)} | "
-        f"{number('final_rlhf_kl', 4)} | {number('final_rlhf_beta', 4)} |"
+        f"{number('final_rlhf_kl_average', 4)} | {number('final_rlhf_beta', 4)} |"
     )
 
 

@@ -31,6 +31,9 @@ from rlcli.rlhf.segments import SegmentPool, Segments, reward_inputs, rollout_se
 from rlcli.rollout import Episode, Rollout, RolloutCollector
 from rlcli.settings import RlhfConfig
 
+KL_AVERAGE_WEIGHT = 0.05
+"""Weight of each rollout's KL in ``rlhf/kl_average`` (one rollout's estimate is noisy)."""
+
 
 @dataclass
 class ReferencePolicy:
@@ -91,6 +94,7 @@ class PreferenceRewardSource:
         self.last_fit: FitResult | None = None
         self.action_space: gym.Space = collector.envs.single_action_space
         self._learned_returns = np.zeros(collector.envs.num_envs)
+        self._kl_average: float | None = None
         self._scalars: dict[str, float] = {}
 
     @property
@@ -131,7 +135,13 @@ class PreferenceRewardSource:
                 learned, rollout.log_probs, reference_log_probs, self.kl_controller.beta
             )
             mean_kl = float(kl[rollout.valid].mean())
+            self._kl_average = (
+                mean_kl
+                if self._kl_average is None
+                else ((1 - KL_AVERAGE_WEIGHT) * self._kl_average + KL_AVERAGE_WEIGHT * mean_kl)
+            )
             self._scalars["rlhf/kl"] = mean_kl
+            self._scalars["rlhf/kl_average"] = self._kl_average
             self._scalars["rlhf/beta"] = self.kl_controller.beta
             self.kl_controller.update(mean_kl, self.steps_per_iteration)
         rewards = rewards * rollout.valid
@@ -220,6 +230,7 @@ class PreferenceRewardSource:
             "rlhf": {
                 "reward_model": self.reward_model.state_dict(),
                 "beta": self.kl_controller.beta,
+                "kl_average": self._kl_average,
                 "generator": self.generator.get_state(),
                 "learned_returns": torch.from_numpy(self._learned_returns.copy()),
                 "pool": None if pool is None else dataclasses.asdict(pool),
@@ -232,6 +243,7 @@ class PreferenceRewardSource:
         own = state["rlhf"]
         self.reward_model.load_state_dict(own["reward_model"])
         self.kl_controller.beta = own["beta"]
+        self._kl_average = own.get("kl_average")
         self.generator.set_state(own["generator"])
         self._learned_returns = own["learned_returns"].numpy().copy()
         self.pool.segments = None if own["pool"] is None else Segments(**own["pool"])

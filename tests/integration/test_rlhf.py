@@ -120,6 +120,7 @@ def test_an_rlhf_run_logs_kl_beta_labels_and_learned_return(cloned, settings, tm
     )
     assert summary.extra["final_rlhf_labels"] == 20
     assert summary.extra["final_rlhf_kl"] >= 0
+    assert summary.extra["final_rlhf_kl_average"] >= 0  # the report's smoothed KL
     assert summary.extra["final_rlhf_beta"] != 0.1  # the controller moved it
     checkpoint = load_checkpoint(tmp_path / "checkpoints" / "final.pt")  # weights_only=True
     assert checkpoint["collector"]["rlhf"]["comparisons"]["preferences"].shape == (20,)
