@@ -10,9 +10,7 @@ from pathlib import Path
 
 from rlcli.arguments import parse_path_and_options
 from rlcli.errors import UserError
-
-LABELLING_DIR = "labelling"
-"""Where an RLHF run with ``rlhf.labeller.kind=human`` keeps its queue, inside the run dir."""
+from rlcli.rlhf.label_queue import LABELLING_DIR, QUEUE
 
 
 @dataclasses.dataclass
@@ -96,7 +94,7 @@ def labelling_dir(request: LabelRequest) -> Path:
     """The directory whose queue is served: <run dir>/labelling of an RLHF run, or the path."""
     if (request.path / LABELLING_DIR).is_dir():
         return request.path / LABELLING_DIR
-    if request.pairs_from is None and not (request.path / "queue").is_dir():
+    if request.pairs_from is None and not (request.path / QUEUE).is_dir():
         raise UserError(
             f"{str(request.path)!r} holds no labelling queue (queue/): pass an RLHF run directory "
             "trained with rlhf.labeller.kind=human, or make one from datasets with "

@@ -20,7 +20,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlcli.envs import env_spec, make_env
 from rlcli.errors import UserError
+from rlcli.rendering import prepare_headless_rendering, tracking_camera
 from rlcli.rlhf.segments import Segments
 
 MIN_CLIP_SECONDS = 1.5
@@ -117,6 +119,13 @@ def segment_frames(
         setter(env.unwrapped, np.asarray(observation, dtype=np.float64), np.asarray(action))
         frames.append(np.asarray(env.render()))
     return frames
+
+
+def clip_env(env_id: str) -> gym.Env:
+    """One env that draws rgb frames headless; a MuJoCo robot stays in the frame."""
+    entry_point = str(env_spec(env_id).entry_point)
+    prepare_headless_rendering(entry_point)
+    return make_env(env_id, tracking_camera(entry_point, {}), False, render_mode="rgb_array")
 
 
 def write_clip(frames: list[np.ndarray], path: Path, fps: int) -> None:

@@ -26,6 +26,8 @@ from rlcli.errors import UserError
 from rlcli.metrics import write_json
 from rlcli.rlhf.labels import ANSWERS, append_labels, now, read_labels
 
+LABELLING_DIR = "labelling"
+"""Where an RLHF run with ``rlhf.labeller.kind=human`` keeps its queue, inside the run dir."""
 QUEUE = "queue"
 CLIPS = "clips"
 LABELS = "labels.jsonl"

@@ -14,21 +14,12 @@ import numpy as np
 import torch
 
 from rlcli.demonstrations import EpisodeRecord, read_episodes
-from rlcli.envs import env_spec, make_env
 from rlcli.errors import UserError
-from rlcli.rendering import prepare_headless_rendering, tracking_camera
-from rlcli.rlhf.clips import write_clips
+from rlcli.rlhf.clips import clip_env, write_clips
 from rlcli.rlhf.label_queue import CLIPS, enqueue_pair
 from rlcli.rlhf.segments import Segments, cut_segments, reward_inputs, save_segments, segment_ids
 
 SEGMENTS_FILE = "segments.npz"
-
-
-def clip_env(env_id: str) -> gym.Env:
-    """One env that draws rgb frames headless; a MuJoCo robot stays in the frame."""
-    entry_point = str(env_spec(env_id).entry_point)
-    prepare_headless_rendering(entry_point)
-    return make_env(env_id, tracking_camera(entry_point, {}), False, render_mode="rgb_array")
 
 
 def episode_segments(record: EpisodeRecord, action_space: gym.Space, length: int) -> Segments:
