@@ -10,6 +10,7 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 from labelling import random_episodes
+from test_rlhf import RLHF_SHORT
 
 from rlcli.build import train
 from rlcli.checkpoint import load_checkpoint
@@ -19,14 +20,7 @@ from rlcli.rlhf.reward_stage import run_reward_model_stage
 HUMAN_SHORT = [
     "algo=ppo",
     "env=CartPole-v1",
-    "rlhf.enabled=true",
-    "env.num_envs=2",
-    "algo.num_steps=64",
-    "algo.num_minibatches=2",
-    "total_timesteps=512",
-    "rlhf.label_every_steps=128",
-    "rlhf.label_budget=12",
-    "rlhf.segment_length=8",
+    *RLHF_SHORT,
     "rlhf.labeller.kind=human",
     "rlhf.labeller.min_new_labels=2",
 ]
@@ -70,7 +64,7 @@ def test_the_online_loop_learns_from_answers_given_on_the_page(settings, tmp_pat
     assert json.loads((labelling / STATUS).read_text())["reward_model_accuracy"] is not None
     queued = list((labelling / "queue").glob("*.json"))
     skipped = len(lines) - len(learned)
-    assert len(queued) <= 12 + skipped  # the label budget; a skipped pair is asked again
+    assert len(queued) <= 20 + skipped  # the label budget; a skipped pair is asked again
 
 
 def test_nobody_labelling_does_not_stall_training(settings, tmp_path):
