@@ -19,7 +19,14 @@ import gymnasium as gym
 import torch
 
 from rlcli.rlhf.clips import write_clips
-from rlcli.rlhf.label_queue import CLIPS, LABELS, enqueue_pair, write_status
+from rlcli.rlhf.label_queue import (
+    CLIPS,
+    LABELS,
+    QUEUE,
+    answered_pairs,
+    enqueue_pair,
+    write_status,
+)
 from rlcli.rlhf.labels import PREFERENCES
 from rlcli.rlhf.reward_model import Comparisons
 from rlcli.rlhf.segments import Segments
@@ -72,6 +79,7 @@ class HumanLabeller:
             return
         if self.env is None:
             self.env = self.make_env()
+            self._retire_unanswered()
         for row in range(count):
             pair = f"{self.prefix}-{self.asked:06d}"
             self.asked += 1
@@ -80,6 +88,14 @@ class HumanLabeller:
             write_clips(self.env, left.extend(right), names, self.directory / CLIPS)
             enqueue_pair(self.directory, pair, *names)
             self.pending[pair] = (left, right)
+
+    def _retire_unanswered(self) -> None:
+        """Take pairs an earlier process queued (before a resume) off the queue: their segments
+        are gone with it, so answers to them could not be learned from."""
+        answered = answered_pairs(self.directory / LABELS)
+        for path in (self.directory / QUEUE).glob("*.json"):
+            if path.stem not in answered:
+                path.unlink()
 
     def _new_answers(self) -> list[tuple[Segments, Segments, float]]:
         """Answers to pending pairs appended since the last read (whole lines only)."""

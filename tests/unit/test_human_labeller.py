@@ -79,3 +79,18 @@ def test_nobody_answering_returns_nothing_after_the_wait_and_nothing_is_asked_tw
     assert len(list((tmp_path / "queue").glob("*.json"))) == 2  # still the first two pairs
     assert not (tmp_path / LABELS).exists()
     people.close()
+
+
+def test_pairs_queued_before_a_resume_leave_the_queue(tmp_path):
+    time = FakeTime()
+    before = labeller(tmp_path, time)
+    segments = cartpole_segments(2)
+    before.ask(segments, segments)
+    queue = PairQueue(tmp_path, "ana")
+    lease = queue.lease("tab")
+    queue.answer(lease.pair, lease.token, "left")  # answered: stays in the record
+    after = labeller(tmp_path, time)  # the resumed run
+    after.ask(segments.select(slice(0, 1)), segments.select(slice(0, 1)))
+    queued = {path.stem for path in (tmp_path / "queue").glob("*.json")}
+    assert lease.pair in queued and len(queued) == 2  # the unanswered old pair is gone
+    assert all(pair.startswith(after.prefix) for pair in queued - {lease.pair})
