@@ -24,13 +24,13 @@ from typing import Any
 
 from rlcli.errors import UserError
 from rlcli.metrics import write_json
-from rlcli.rlhf.labels import ANSWERS, append_labels, now, read_labels
+from rlcli.rlhf.labels import ANSWERS, LABELS_FILE, append_labels, now, read_labels
 
 LABELLING_DIR = "labelling"
 """Where an RLHF run with ``rlhf.labeller.kind=human`` keeps its queue, inside the run dir."""
 QUEUE = "queue"
 CLIPS = "clips"
-LABELS = "labels.jsonl"
+LABELS = LABELS_FILE
 STATUS = "status.json"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 """Pair and segment ids: safe as file names and in URLs."""

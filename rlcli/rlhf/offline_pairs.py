@@ -17,9 +17,14 @@ from rlcli.demonstrations import EpisodeRecord, read_episodes
 from rlcli.errors import UserError
 from rlcli.rlhf.clips import clip_env, write_clips
 from rlcli.rlhf.label_queue import CLIPS, enqueue_pair
-from rlcli.rlhf.segments import Segments, cut_segments, reward_inputs, save_segments, segment_ids
-
-SEGMENTS_FILE = "segments.npz"
+from rlcli.rlhf.segments import (
+    SEGMENTS_FILE,
+    Segments,
+    cut_segments,
+    reward_inputs,
+    save_segments,
+    segment_ids,
+)
 
 
 def episode_segments(record: EpisodeRecord, action_space: gym.Space, length: int) -> Segments:

@@ -23,9 +23,10 @@ from rlcli.errors import UserError
 from rlcli.evaluate_command import observation_normalizer
 from rlcli.metrics import MetricsWriter, write_json
 from rlcli.rlhf.labellers import SyntheticLabeller
-from rlcli.rlhf.labels import Label, append_labels, now, read_labels
+from rlcli.rlhf.labels import LABELS_FILE, Label, append_labels, now, read_labels
 from rlcli.rlhf.reward_model import Comparisons, RewardModel, fit_reward_model, segment_returns
 from rlcli.rlhf.segments import (
+    SEGMENTS_FILE,
     Segments,
     cut_segments,
     load_segments,
@@ -35,9 +36,6 @@ from rlcli.rlhf.segments import (
 )
 from rlcli.rollout import RolloutCollector
 from rlcli.settings import RlhfConfig, TrainConfig
-
-SEGMENTS_FILE = "segments.npz"
-LABELS_FILE = "labels.jsonl"
 
 
 def roll_out_segments(

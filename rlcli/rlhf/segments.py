@@ -60,6 +60,10 @@ class Segments:
         return self.inputs[self.mask]
 
 
+SEGMENTS_FILE = "segments.npz"
+"""The segments of a reward-model stage or a labelling directory, beside its labels file."""
+
+
 def segment_ids(count: int) -> list[str]:
     """Ids of the rows of a segments file."""
     return [f"seg-{index:06d}" for index in range(count)]
