@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -103,6 +104,15 @@ def labelling_dir(request: LabelRequest) -> Path:
     return request.path
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``; a user error when it cannot (a port in use)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise UserError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
 def label_command(request: LabelRequest) -> None:
     """Queue pairs if asked, check the labels file, then serve the page until interrupted."""
     from werkzeug.serving import make_server
@@ -113,23 +123,20 @@ def label_command(request: LabelRequest) -> None:
     directory = labelling_dir(request)
     queue = PairQueue(directory, request.labeller, request.lease_seconds)  # checks labels.jsonl
     app = create_app(queue)
-    if request.pairs_from is not None:
-        from rlcli.rlhf.offline_pairs import write_pair_queue
+    with listening_socket(request.host, request.port) as listening:  # before pairs are made
+        server = make_server(request.host, request.port, app, threaded=True, fd=listening.fileno())
+    try:
+        if request.pairs_from is not None:
+            from rlcli.rlhf.offline_pairs import write_pair_queue
 
-        datasets = [part for part in request.pairs_from.split(",") if part]
-        size = write_pair_queue(
-            directory, datasets, request.pairs, request.segment_length, request.seed
-        )
-        print(f"queued {request.pairs} pairs of {size} segments in {directory}")
-    try:
-        server = make_server(request.host, request.port, app, threaded=True)
-    except OSError as error:
-        where = f"{request.host}:{request.port}"
-        raise UserError(f"cannot listen on {where}: {error.strerror}") from None
-    host = f"[{request.host}]" if ":" in request.host else request.host
-    url = f"http://{host}:{server.port}/"
-    print(f"labelling {directory} as {request.labeller!r}: {url}", flush=True)
-    try:
+            datasets = [part for part in request.pairs_from.split(",") if part]
+            size = write_pair_queue(
+                directory, datasets, request.pairs, request.segment_length, request.seed
+            )
+            print(f"queued {request.pairs} pairs of {size} segments in {directory}")
+        host = f"[{request.host}]" if ":" in request.host else request.host
+        url = f"http://{host}:{server.port}/"
+        print(f"labelling {directory} as {request.labeller!r}: {url}", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
+import gymnasium as gym
 import pytest
 from test_bad_input import assert_unchanged, assert_user_error, run_cli, snapshot
 
@@ -59,24 +61,64 @@ def test_a_directory_without_a_queue_says_how_to_make_one(tmp_path):
     assert_user_error(result, "pairs_from=<dataset dir>")
 
 
-def test_a_remote_address_is_served_only_with_allow_remote_and_a_warning(labelling):
+def test_a_port_in_use_is_refused_before_anything_is_written(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(
+            "label", "new", f"port={port}", "pairs_from=/no/such/dataset", cwd=tmp_path
+        )
+    assert_user_error(result, f"cannot listen on 127.0.0.1:{port}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def serve(*arguments: str) -> tuple[subprocess.Popen, str]:
+    """``rlcli label <arguments>`` in the background, and the URL it printed."""
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-    command = [sys.executable, "-m", "rlcli.cli", "label", str(labelling), "port=0"]
+    command = [sys.executable, "-m", "rlcli.cli", "label", "port=0", *arguments]
     process = subprocess.Popen(
-        [*command, "host=0.0.0.0", "allow_remote=true", "labeller=ana"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    try:
+    line = process.stdout.readline()
+    while line.startswith("queued "):
         line = process.stdout.readline()
+    return process, line
+
+
+def progress(url: str) -> dict:
+    port = int(url.rsplit(":", 1)[1].strip(" /\n"))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/progress", timeout=10) as page:
+        return json.load(page)
+
+
+def test_a_remote_address_is_served_only_with_allow_remote_and_a_warning(labelling):
+    process, line = serve(str(labelling), "host=0.0.0.0", "allow_remote=true", "labeller=ana")
+    try:
         assert "as 'ana': http://0.0.0.0:" in line
-        port = int(line.rsplit(":", 1)[1].strip(" /\n"))
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/progress", timeout=10) as page:
-            assert json.load(page)["queued"] == 1
+        assert progress(line)["queued"] == 1
     finally:
         process.terminate()
         process.wait(10)
     warning = process.stderr.read()
     assert warning.startswith("rlcli: warning: serving on 0.0.0.0"), warning
+
+
+def test_pairs_from_a_collect_dataset_are_queued_and_served(tmp_path):
+    pytest.importorskip("minari", reason="needs the minari extra")
+    from labelling import random_episodes
+
+    from rlcli.demonstrations import write_dataset
+
+    env = gym.make("CartPole-v1")
+    records = random_episodes(env, 2)
+    dataset = tmp_path / "dataset"
+    write_dataset(dataset, records, "CartPole-v1", env.observation_space, env.action_space, "")
+    process, line = serve(str(tmp_path / "new"), f"pairs_from={dataset}", "pairs=5")
+    try:
+        assert "http://127.0.0.1:" in line
+        assert progress(line) == {"labelled": 0, "queued": 5, "reward_model_accuracy": None}
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert (tmp_path / "new" / "segments.npz").is_file()
