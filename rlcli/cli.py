@@ -205,6 +205,13 @@ def _collect_command(arguments: list[str]) -> int:
     return 0
 
 
+def _label_command(arguments: list[str]) -> int:
+    from rlcli.label_command import label_command, parse_label_arguments
+
+    _guarded(lambda: label_command(parse_label_arguments(arguments)))
+    return 0
+
+
 def _rlhf_command(arguments: list[str]) -> int:
     from rlcli.rlhf.pipeline import run_pipeline_command
 
@@ -243,6 +250,11 @@ COMMANDS: dict[str, Command] = {
         _rlhf_command,
         "the RLHF pipeline (demonstrator -> collect -> SFT -> reward model -> PPO with a KL\n"
         "leash, plus controls) in one directory: rlcli rlhf env=CartPole-v1 seed=0",
+    ),
+    "label": Command(
+        _label_command,
+        "compare pairs of clips in the browser, answers to labels.jsonl: rlcli label <RLHF run\n"
+        "dir or labelling dir> [port=8765] [labeller=NAME] [pairs_from=<dataset>,...]",
     ),
     "report": Command(
         _report_command, "aggregate seeds: rlcli report <sweep dir or run dirs...> [out=<dir>]"

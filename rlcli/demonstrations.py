@@ -183,10 +183,11 @@ def _read_steps(reference: str) -> tuple[Any, list[np.ndarray], list[np.ndarray]
     return dataset, observations, actions, returns
 
 
-def load_demonstrations(reference: str) -> Demonstrations:
-    """Every step of a Minari dataset: observations before each action, and the actions."""
+@contextmanager
+def dataset_errors(reference: str) -> Iterator[None]:
+    """A missing or unreadable dataset as one user error naming it."""
     try:
-        dataset, observations, actions, returns = _read_steps(reference)
+        yield
     except UserError:
         raise
     except FileNotFoundError:
@@ -197,6 +198,34 @@ def load_demonstrations(reference: str) -> Demonstrations:
     except Exception as error:  # h5py/json errors of a corrupt or truncated dataset
         detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise UserError(f"dataset={reference!r} cannot be read (corrupt?): {detail}") from None
+
+
+def read_episodes(reference: str) -> tuple[str, list[EpisodeRecord]]:
+    """The env id and every episode of a Minari dataset."""
+    with dataset_errors(reference):
+        dataset = _open_dataset(reference)
+        records = [
+            EpisodeRecord(
+                np.asarray(episode.observations),
+                np.asarray(episode.actions),
+                np.asarray(episode.rewards, dtype=np.float64),
+                np.asarray(episode.terminations, dtype=np.bool_),
+                np.asarray(episode.truncations, dtype=np.bool_),
+            )
+            for episode in dataset.iterate_episodes()
+        ]
+        env_id = dataset.spec.env_spec.id if dataset.spec.env_spec else None
+    if not records:
+        raise UserError(f"dataset={reference!r} holds no episodes")
+    if env_id is None:
+        raise UserError(f"dataset={reference!r} does not name the env it was recorded in")
+    return env_id, records
+
+
+def load_demonstrations(reference: str) -> Demonstrations:
+    """Every step of a Minari dataset: observations before each action, and the actions."""
+    with dataset_errors(reference):
+        dataset, observations, actions, returns = _read_steps(reference)
     if not observations:
         raise UserError(f"dataset={reference!r} holds no episodes")
     index = [np.full(len(steps), number) for number, steps in enumerate(actions)]

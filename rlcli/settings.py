@@ -108,7 +108,9 @@ class LabellerConfig:
     discount: float = 1.0
     """Synthetic: a myopic teacher weights step t of a segment by discount^(L-1-t)."""
     labels_file: str | None = None
-    """file/human: the JSON Lines labels file (default: <run dir>/labels.jsonl)."""
+    """file: the JSON Lines labels file (default: the stage directory's labels.jsonl)."""
+    min_new_labels: int = 10
+    """human: answers to wait for before each reward-model update."""
     wait_seconds: float = 60.0
     """human: longest wait for new labels before training on with the last reward model."""
 

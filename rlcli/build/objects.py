@@ -63,9 +63,10 @@ def build_source(
     device: torch.device,
     observation_normalizer: ObservationNormalizer | None,
     reward_normalizer: RewardNormalizer | None,
+    run_dir: Path | None = None,
 ) -> BatchSource:
     """What the algorithm consumes: env rollouts (optionally rewarded by a learned model) or a
-    dataset of demonstrations."""
+    dataset of demonstrations; ``run_dir`` holds people's labelling queue."""
     algo: Algorithm = config.algo
     if algo.consumes == "demonstrations":
         from rlcli.demonstrations import DemonstrationSource, check_spaces, load_demonstrations
@@ -96,11 +97,13 @@ def build_source(
     if learned_reward:
         from rlcli.build.preferences import build_preference_source
 
-        return build_preference_source(config, collector, reward_normalizer)
+        return build_preference_source(config, collector, reward_normalizer, run_dir)
     return collector
 
 
-def build_learner(config: TrainConfig, device: torch.device) -> Learner:
+def build_learner(
+    config: TrainConfig, device: torch.device, run_dir: Path | None = None
+) -> Learner:
     """Envs, network, optimizer and batch source for a config (spaces come from the env)."""
     algo: Algorithm = config.algo
     env = config.env
@@ -114,7 +117,7 @@ def build_learner(config: TrainConfig, device: torch.device) -> Learner:
         reward_normalizer = RewardNormalizer(env.num_envs, algo.gamma, env.clip_reward)
     agent = make_agent(config, envs).to(device)
     optimizer = Adam(agent.parameters(), algo.learning_rate, eps=algo.adam_eps)
-    source = build_source(config, envs, device, observation_normalizer, reward_normalizer)
+    source = build_source(config, envs, device, observation_normalizer, reward_normalizer, run_dir)
     return Learner(algo, agent, optimizer, source, observation_normalizer, reward_normalizer)
 
 
@@ -128,7 +131,7 @@ def build_training_run(
     seed_everything(config.seed)
     if config.torch_threads > 0:
         torch.set_num_threads(config.torch_threads)
-    learner = build_learner(config, resolve_device(config.device))
+    learner = build_learner(config, resolve_device(config.device), run_dir)
     env = config.env
     eval_envs = make_vector_env(
         env.id, config.eval.episodes, env.max_episode_steps, env.kwargs, training=False

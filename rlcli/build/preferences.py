@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from rlcli.build.settings import find_checkpoint, settings_from_dict
 from rlcli.checkpoint import load_checkpoint
 from rlcli.errors import UserError
 from rlcli.normalization import ObservationNormalizer, RewardNormalizer
-from rlcli.rlhf.labellers import SyntheticLabeller
+from rlcli.rlhf.labellers import Labeller, SyntheticLabeller
 from rlcli.rlhf.reward_model import RewardModel
 from rlcli.rlhf.source import PreferenceRewardSource, ReferencePolicy
 from rlcli.rollout import RolloutCollector
@@ -85,10 +86,33 @@ def load_reference(path: str, config: TrainConfig, envs: gym.vector.VectorEnv) -
     return ReferencePolicy(agent.eval(), normalizer)
 
 
+def build_labeller(config: TrainConfig, run_dir: Path | None) -> Labeller | None:
+    """The online loop's labeller: the synthetic teacher, or people labelling in the browser
+    from ``<run dir>/labelling`` (rlcli label <run dir>); None when labelling is off."""
+    rlhf = config.rlhf
+    if not rlhf.online:
+        return None
+    if rlhf.labeller.kind != "human":
+        return SyntheticLabeller(rlhf.labeller, torch.Generator().manual_seed(config.seed + 1))
+    from rlcli.rlhf.clips import clip_env
+    from rlcli.rlhf.human_labeller import HumanLabeller
+    from rlcli.rlhf.label_queue import LABELLING_DIR
+
+    if run_dir is None:
+        raise UserError("rlhf.labeller.kind=human needs a run directory for its labelling queue")
+    return HumanLabeller(
+        run_dir / LABELLING_DIR,
+        partial(clip_env, config.env.id),
+        rlhf.labeller.min_new_labels,
+        rlhf.labeller.wait_seconds,
+    )
+
+
 def build_preference_source(
     config: TrainConfig,
     collector: RolloutCollector,
     reward_normalizer: RewardNormalizer | None,
+    run_dir: Path | None = None,
 ) -> PreferenceRewardSource:
     """The reward source of an RLHF run (``rlhf.enabled``)."""
     rlhf = config.rlhf
@@ -99,14 +123,12 @@ def build_preference_source(
     else:
         model = RewardModel(input_size, rlhf.reward_model_config)
     reference = load_reference(rlhf.reference, config, envs) if rlhf.reference else None
-    generator = torch.Generator().manual_seed(config.seed + 1)
-    labeller = SyntheticLabeller(rlhf.labeller, generator) if rlhf.online else None
     return PreferenceRewardSource(
         collector,
         model,
         rlhf,
         config.total_timesteps,
-        labeller,
+        build_labeller(config, run_dir),
         reference,
         reward_normalizer,
         config.seed,

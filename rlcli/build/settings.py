@@ -193,9 +193,17 @@ def _validate_rlhf(config: TrainConfig) -> None:
             "stage directory>",
         ),
         (
-            not rlhf.online or rlhf.labeller.kind == "synthetic",
-            f"rlhf.labeller.kind={rlhf.labeller.kind!r}: online labelling supports synthetic; "
-            "label people's answers offline into a labels file for the reward-model stage",
+            not rlhf.online or rlhf.labeller.kind in ("synthetic", "human"),
+            f"rlhf.labeller.kind={rlhf.labeller.kind!r}: online labelling supports synthetic and "
+            "human (rlcli label); a labels file is read by the reward-model stage",
+        ),
+        (
+            rlhf.labeller.min_new_labels >= 1,
+            f"rlhf.labeller.min_new_labels={rlhf.labeller.min_new_labels} must be >= 1",
+        ),
+        (
+            rlhf.labeller.wait_seconds >= 0,
+            f"rlhf.labeller.wait_seconds={rlhf.labeller.wait_seconds} must be >= 0",
         ),
     ]
     for valid, message in checks:

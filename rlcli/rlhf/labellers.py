@@ -1,5 +1,5 @@
 """Labellers answer "which of two segments is better?": a simulated teacher from the env's reward
-(perfect or imperfect on purpose, as in B-Pref, Lee et al. 2021)."""
+(perfect or imperfect on purpose, as in B-Pref, Lee et al. 2021), or people (human_labeller.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,26 @@ from typing import Protocol
 
 import torch
 
+from rlcli.rlhf.reward_model import Comparisons
+from rlcli.rlhf.segments import Segments
 from rlcli.settings import LabellerConfig
 
 
 class Labeller(Protocol):
-    """Anything that turns segment pairs into preferences (1 = A better, 0 = B, 0.5 = equal)."""
+    """Anything that answers pairs of segments: the synthetic teacher at once, people through
+    the label page (rlcli.rlhf.human_labeller) when they get to it."""
 
-    def label(self, true_rewards_a: torch.Tensor, true_rewards_b: torch.Tensor) -> torch.Tensor:
-        """Preferences [P] for segments given by their env rewards [P, L]."""
+    def ask(self, first: Segments, second: Segments) -> Comparisons:
+        """The comparisons answered by now: these pairs for a teacher; for people, whatever was
+        answered (possibly pairs asked before), none when nobody answered in time."""
+        ...
+
+    def report(self, accuracy: float) -> None:
+        """Hear the held-out accuracy of the reward model refitted on the answers."""
+        ...
+
+    def close(self) -> None:
+        """Free what the labeller holds (an env drawing clips)."""
         ...
 
 
@@ -25,6 +37,17 @@ class SyntheticLabeller:
     def __init__(self, config: LabellerConfig, generator: torch.Generator) -> None:
         self.config = config
         self.generator = generator
+
+    def ask(self, first: Segments, second: Segments) -> Comparisons:
+        """Every pair, answered from its true rewards."""
+        preferences = self.label(first.true_rewards, second.true_rewards)
+        return Comparisons(first, second, preferences, torch.ones(len(preferences)))
+
+    def report(self, accuracy: float) -> None:
+        """A teacher does not need to know."""
+
+    def close(self) -> None:
+        """Nothing to free."""
 
     def label(self, true_rewards_a: torch.Tensor, true_rewards_b: torch.Tensor) -> torch.Tensor:
         """Preferences [P] from the (discounted) true segment returns."""

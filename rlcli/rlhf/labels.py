@@ -23,6 +23,7 @@ from pathlib import Path
 from rlcli.errors import UserError
 from rlcli.rlhf.preferences import ranking_to_pairs
 
+LABELS_FILE = "labels.jsonl"
 PREFERENCES = {"left": 1.0, "right": 0.0, "equal": 0.5}
 ANSWERS = (*PREFERENCES, "skip")
 

@@ -23,19 +23,19 @@ from rlcli.errors import UserError
 from rlcli.evaluate_command import observation_normalizer
 from rlcli.metrics import MetricsWriter, write_json
 from rlcli.rlhf.labellers import SyntheticLabeller
-from rlcli.rlhf.labels import Label, append_labels, now, read_labels
+from rlcli.rlhf.labels import LABELS_FILE, Label, append_labels, now, read_labels
 from rlcli.rlhf.reward_model import Comparisons, RewardModel, fit_reward_model, segment_returns
-from rlcli.rlhf.segments import Segments, reward_inputs, rollout_segments
+from rlcli.rlhf.segments import (
+    SEGMENTS_FILE,
+    Segments,
+    load_segments,
+    reward_inputs,
+    rollout_segments,
+    save_segments,
+    segment_ids,
+)
 from rlcli.rollout import RolloutCollector
 from rlcli.settings import RlhfConfig, TrainConfig
-
-SEGMENTS_FILE = "segments.npz"
-LABELS_FILE = "labels.jsonl"
-
-
-def segment_ids(count: int) -> list[str]:
-    """Ids of the rows of a segments file."""
-    return [f"seg-{index:06d}" for index in range(count)]
 
 
 def roll_out_segments(
@@ -139,21 +139,10 @@ def run_reward_model_stage(
     stage_dir.mkdir(parents=True, exist_ok=True)
     segments_path, labels_path = stage_dir / SEGMENTS_FILE, stage_dir / LABELS_FILE
     if segments_path.is_file():  # labelled by people since the last run: keep their segments
-        saved = np.load(segments_path)
-        segments = Segments(
-            torch.from_numpy(saved["inputs"]),
-            torch.from_numpy(saved["true_rewards"]),
-            torch.from_numpy(saved["mask"]),
-        )
+        segments = load_segments(segments_path)
     else:
         segments = roll_out_segments(policy_config, checkpoint, steps, rlhf.segment_length)
-        np.savez(
-            segments_path,
-            ids=np.array(segment_ids(len(segments))),
-            inputs=segments.inputs.numpy(),
-            true_rewards=segments.true_rewards.numpy(),
-            mask=segments.mask.numpy(),
-        )
+        save_segments(segments_path, segments)
     generator = torch.Generator().manual_seed(policy_config.seed + 2)
     if rlhf.labeller.kind == "synthetic" and not labels_path.is_file():
         append_labels(labels_path, synthetic_labels(segments, labels, rlhf, generator))

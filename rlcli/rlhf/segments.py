@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -71,6 +72,36 @@ def rollout_segments(rollout: Rollout, inputs: torch.Tensor, length: int) -> Seg
         rollout.terminations,
         rollout.truncations,
         length,
+    )
+
+
+SEGMENTS_FILE = "segments.npz"
+"""The segments of a reward-model stage or a labelling directory, beside its labels file."""
+
+
+def segment_ids(count: int) -> list[str]:
+    """Ids of the rows of a segments file."""
+    return [f"seg-{index:06d}" for index in range(count)]
+
+
+def save_segments(path: Path, segments: Segments) -> None:
+    """Write ``segments`` with their ids as an .npz file."""
+    np.savez(
+        path,
+        ids=np.array(segment_ids(len(segments))),
+        inputs=segments.inputs.numpy(),
+        true_rewards=segments.true_rewards.numpy(),
+        mask=segments.mask.numpy(),
+    )
+
+
+def load_segments(path: Path) -> Segments:
+    """Segments written by ``save_segments``."""
+    saved = np.load(path)
+    return Segments(
+        torch.from_numpy(saved["inputs"]),
+        torch.from_numpy(saved["true_rewards"]),
+        torch.from_numpy(saved["mask"]),
     )
 
 

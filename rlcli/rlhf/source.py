@@ -188,16 +188,17 @@ class PreferenceRewardSource:
             disputed = disagreement(self.reward_model, pool.select(first), pool.select(second))
             chosen = disputed.argsort(descending=True)[:wanted]
             first, second = first[chosen], second[chosen]
-        preferences = self.labeller.label(pool.true_rewards[first], pool.true_rewards[second])
+        new = self.labeller.ask(pool.select(first), pool.select(second))
+        if len(new) == 0:  # nobody answered in time: train on with the last reward model
+            return
         if self.config.shuffle_labels:  # the control: labels carry no information about pairs
-            preferences = preferences[torch.randperm(len(preferences), generator=self.generator)]
-        new = Comparisons(
-            pool.select(first), pool.select(second), preferences, torch.ones(len(preferences))
-        )
+            order = torch.randperm(len(new), generator=self.generator)
+            new = dataclasses.replace(new, preferences=new.preferences[order])
         self.comparisons = new if self.comparisons is None else self.comparisons.extend(new)
         self.last_fit = fit_reward_model(
             self.reward_model, self.comparisons, self.config.reward_model_config, self.generator
         )
+        self.labeller.report(self.last_fit.validation_accuracy)
         self._scalars["rlhf/labels"] = float(self.labels)
         self._scalars["rlhf/reward_model_accuracy"] = self.last_fit.validation_accuracy
         self._scalars["rlhf/reward_model_loss"] = self.last_fit.train_loss
@@ -258,5 +259,7 @@ class PreferenceRewardSource:
         return self.collector.load_state_dict(state, seed)
 
     def close(self) -> None:
-        """Close the collector's envs."""
+        """Close the collector's envs (and the labeller's)."""
         self.collector.close()
+        if self.labeller is not None:
+            self.labeller.close()
