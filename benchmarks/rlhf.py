@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -78,8 +77,9 @@ def table(results: dict[str, list[Path]]) -> str:
     return "\n".join(lines)
 
 
-def overhead() -> None:
-    """PPO CartPole steps/s on the env reward vs. a frozen reward model with a KL term."""
+def overhead(repeats: int = 3) -> None:
+    """PPO CartPole steps/s on the env reward vs. a frozen reward model with a KL term,
+    interleaved ``repeats`` times; prints the medians and their ratio."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         out = run_pipeline_for_overhead(root)
@@ -90,27 +90,21 @@ def overhead() -> None:
             f"rlhf.reward_model={out / 'reward_model'}",
             f"rlhf.reference={out / 'sft'}",
         ]
-        for name, extra in (("env reward", []), ("reward model + KL", learned)):
-            run_dir = root / name.replace(" ", "_")
-            started = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "rlcli.cli",
-                    "train",
-                    *common,
-                    *extra,
-                    "progress=none",
-                    f"hydra.run.dir={run_dir}",
-                ],
-                check=True,
-                capture_output=True,
-            )
-            sps = json.loads((run_dir / "summary.json").read_text())["sps"]
-            print(
-                f"{name:>18}: {sps:8,.0f} training steps/s ({time.perf_counter() - started:.1f} s)"
-            )
+        variants = {"env reward": [], "reward model + KL": learned}
+        rates: dict[str, list[float]] = {name: [] for name in variants}
+        for repeat in range(repeats):
+            for name, extra in variants.items():
+                run_dir = root / f"{name.replace(' ', '_')}_{repeat}"
+                command = [sys.executable, "-m", "rlcli.cli", "train", *common, *extra]
+                command += ["progress=none", f"hydra.run.dir={run_dir}"]
+                subprocess.run(command, check=True, capture_output=True)
+                rates[name].append(json.loads((run_dir / "summary.json").read_text())["sps"])
+                print(f"{name:>18}: {rates[name][-1]:8,.0f} training steps/s", flush=True)
+        medians = {name: statistics.median(values) for name, values in rates.items()}
+        for name, value in medians.items():
+            print(f"median {name:>18}: {value:8,.0f} training steps/s over {repeats} runs")
+        extra_time = medians["env reward"] / medians["reward model + KL"] - 1
+        print(f"time per env step added by the reward model and the KL term: {extra_time:+.1%}")
 
 
 def run_pipeline_for_overhead(root: Path) -> Path:
