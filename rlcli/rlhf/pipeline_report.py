@@ -25,13 +25,9 @@ def _row(name: str, summary: dict[str, Any]) -> str:
 
 def eval_curve(run_dir: Path) -> list[tuple[int, float]]:
     """(step, eval/mean_return) points of a run's TensorBoard events."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from rlcli.report.curves import CURVE_TAG, read_scalars
 
-    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
-    events.Reload()
-    if "eval/mean_return" not in events.Tags()["scalars"]:
-        return []
-    return sorted((e.step, e.value) for e in events.Scalars("eval/mean_return"))
+    return sorted(read_scalars(run_dir).get(CURVE_TAG, []))
 
 
 def write_pipeline_report(
