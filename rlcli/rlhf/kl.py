@@ -22,7 +22,11 @@ def kl_penalized_rewards(
 @dataclass
 class AdaptiveKLController:
     """Moves beta so the measured KL approaches ``target``: a proportional controller whose error
-    is clipped to [-0.2, 0.2] (Ziegler et al. 2019, eq. 2). ``target=None`` keeps beta fixed."""
+    is clipped to [-0.2, 0.2] (Ziegler et al. 2019, eq. 2). ``target=None`` keeps beta fixed.
+
+    One update counts at most one horizon of steps, so beta moves by at most 20% per rollout:
+    a rollout longer than the horizon would otherwise multiply beta by 1 + 0.2 * steps / horizon
+    (x4.3 for 16k steps over a 1k horizon) or turn it negative."""
 
     beta: float
     target: float | None
@@ -33,5 +37,5 @@ class AdaptiveKLController:
         if self.target is None or self.target <= 0:
             return self.beta
         error = min(max(measured_kl / self.target - 1.0, -0.2), 0.2)
-        self.beta *= 1.0 + error * steps / self.horizon
+        self.beta *= 1.0 + error * min(steps / self.horizon, 1.0)
         return self.beta

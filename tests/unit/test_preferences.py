@@ -65,6 +65,11 @@ def test_adaptive_beta_is_a_clipped_proportional_controller():
     assert controller.update(0.04, 1000) == pytest.approx(0.102 * 0.98)
     # KL 0.055: error +0.1
     assert controller.update(0.055, 5000) == pytest.approx(0.102 * 0.98 * 1.05)
+    # A rollout longer than the horizon counts as one horizon: beta moves by 20% at most and
+    # stays positive (1 - 0.2 * 16384 / 1000 would be -2.3)
+    long_rollouts = AdaptiveKLController(beta=1.0, target=0.05, horizon=1_000)
+    assert long_rollouts.update(0.0, 16_384) == pytest.approx(0.8)
+    assert long_rollouts.update(1.0, 16_384) == pytest.approx(0.8 * 1.2)
     fixed = AdaptiveKLController(beta=0.3, target=None, horizon=10_000)
     assert fixed.update(10.0, 1000) == 0.3
 
