@@ -251,8 +251,7 @@ class RolloutCollector:
         self._episode_returns = state["episode_returns"].numpy().copy()
         self._episode_lengths = state["episode_lengths"].numpy().copy()
         self._previous_dones = state["previous_dones"].numpy().copy()
-        if state["envs"] is not None:
-            env_state.restore(self.envs, state["envs"])
+        if state["envs"] is not None and self._restore_envs(state["envs"]):
             self._next_observations = state["next_observations"].to(self.device)
             self._next_raw_observations = state["next_raw_observations"].numpy().copy()
             return True
@@ -264,6 +263,15 @@ class RolloutCollector:
         self._episode_lengths[:] = 0
         self._previous_dones[:] = False
         return False
+
+    def _restore_envs(self, states: Any) -> bool:
+        """Put the saved env state back; False when it was saved from other envs (another
+        ``env.vectorization``), which a resume then resets instead."""
+        try:
+            env_state.restore(self.envs, states)
+        except ValueError:
+            return False
+        return True
 
     @property
     def steps_per_iteration(self) -> int | None:

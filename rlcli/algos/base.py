@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -28,6 +29,14 @@ class Algorithm(Protocol):
 
     def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
         """(is valid, message naming the value and what is valid) for this algorithm's values."""
+        ...
+
+    def gradient_steps(self) -> int:
+        """Gradient steps one ``update`` takes (what compiling the update would speed up)."""
+        ...
+
+    def compile_update(self, compiler: Callable[[Callable], Callable]) -> bool:
+        """Route the update's loss through ``compiler`` (torch.compile); False if unsupported."""
         ...
 
     def update(
@@ -73,6 +82,14 @@ class OnPolicyHyperparameters:
     """Value loss coefficient (when there is a critic)."""
     max_grad_norm: float | None = 0.5
     """Clip the global gradient norm to this value; null disables clipping."""
+
+    def gradient_steps(self) -> int:
+        """One gradient step per update, unless an algorithm says otherwise."""
+        return 1
+
+    def compile_update(self, compiler: Callable[[Callable], Callable]) -> bool:
+        """No compiled update unless an algorithm has one (PPO)."""
+        return False
 
     def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
         """Rules every on-policy algorithm shares."""

@@ -3,6 +3,7 @@ demonstrated actions under the same policy networks PPO uses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,6 +42,14 @@ class BC:
     @property
     def uses_critic(self) -> bool:
         """Cloning learns no value function (PPO warm-started from it adds a fresh one)."""
+        return False
+
+    def gradient_steps(self) -> int:
+        """One gradient step per minibatch."""
+        return self.minibatches_per_iteration
+
+    def compile_update(self, compiler: Callable[[Callable], Callable]) -> bool:
+        """Cloning's update is not compiled."""
         return False
 
     def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:

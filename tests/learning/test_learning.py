@@ -36,6 +36,16 @@ def test_preset_reaches_its_threshold_within_its_budget(
     assert summary.global_step == summary.first_solved_step, "stopped when solved"
 
 
+@pytest.mark.learning
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ppo_cartpole_learns_with_the_compiled_update(compose_config, tmp_path, seed):
+    overrides = ["algo=ppo", "env=CartPole-v1", f"seed={seed}", "progress=none", "compile=true"]
+    summary = train(settings_from_config(compose_config(*overrides)), tmp_path)
+    assert summary.first_solved_step is not None, (
+        f"compiled ppo CartPole seed {seed}: best evaluation {summary.best_eval_mean_return:.1f}"
+    )
+
+
 CLASSIC = ["env=CartPole-v1", "preset=reinforce_classic", "seed=0", "progress=none"]
 
 
