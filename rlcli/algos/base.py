@@ -35,8 +35,9 @@ class Algorithm(Protocol):
         """Gradient steps one ``update`` takes (what compiling the update would speed up)."""
         ...
 
-    def compile_update(self, compiler: Callable[[Callable], Callable]) -> bool:
-        """Route the update's loss through ``compiler`` (torch.compile); False if unsupported."""
+    def compile_update(self, compiler: Callable[[Callable], Callable]) -> Algorithm | None:
+        """A copy whose update's loss runs through ``compiler`` (torch.compile); None if the
+        algorithm has no compiled update."""
         ...
 
     def update(
@@ -87,9 +88,9 @@ class OnPolicyHyperparameters:
         """One gradient step per update, unless an algorithm says otherwise."""
         return 1
 
-    def compile_update(self, compiler: Callable[[Callable], Callable]) -> bool:
+    def compile_update(self, compiler: Callable[[Callable], Callable]) -> Algorithm | None:
         """No compiled update unless an algorithm has one (PPO)."""
-        return False
+        return None
 
     def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
         """Rules every on-policy algorithm shares."""

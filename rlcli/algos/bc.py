@@ -48,9 +48,9 @@ class BC:
         """One gradient step per minibatch."""
         return self.minibatches_per_iteration
 
-    def compile_update(self, compiler: Callable[[Callable], Callable]) -> bool:
+    def compile_update(self, compiler: Callable[[Callable], Callable]) -> None:
         """Cloning's update is not compiled."""
-        return False
+        return None
 
     def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
         """Cloning's own rules."""

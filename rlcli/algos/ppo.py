@@ -133,10 +133,11 @@ class PPO(OnPolicyHyperparameters):
         """Gradient steps one update takes (at most: target_kl may stop it earlier)."""
         return self.update_epochs * self.num_minibatches
 
-    def compile_update(self, compiler: Callable[[Callable], Callable]) -> bool:
-        """Run every minibatch's loss (forward and backward) through ``compiler``."""
-        self.compiled_loss = compiler(self.minibatch_loss)
-        return True
+    def compile_update(self, compiler: Callable[[Callable], Callable]) -> PPO:
+        """A copy whose minibatch loss (forward and backward) runs through ``compiler``."""
+        compiled = replace(self)
+        compiled.compiled_loss = compiler(compiled.minibatch_loss)
+        return compiled
 
     def update(
         self,

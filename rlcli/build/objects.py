@@ -121,10 +121,13 @@ def build_learner(config: TrainConfig, device: torch.device) -> Learner:
     return Learner(algo, agent, optimizer, source, observation_normalizer, reward_normalizer)
 
 
-def compile_update(config: TrainConfig, learner: Learner, device: torch.device) -> bool:
-    """Compile the algorithm's update when ``compile`` says so (auto: when it pays over the
-    budget, see rlcli/compiling.py); returns whether it did."""
-    algo: Algorithm = config.algo
+def compile_update(
+    config: TrainConfig, learner: Learner, device: torch.device, mode: str | None = None
+) -> bool:
+    """Give the learner a compiled copy of its algorithm when ``mode`` (default: the config's
+    ``compile``) says so (auto: when it pays over the budget, see rlcli/compiling.py); returns
+    whether it did."""
+    algo: Algorithm = learner.algo
     if algo.consumes != "rollouts":
         return False
     per_iteration = config.env.num_envs * algo.num_steps
@@ -132,9 +135,13 @@ def compile_update(config: TrainConfig, learner: Learner, device: torch.device) 
     shapes = [tuple(parameter.shape) for parameter in learner.agent.parameters()]
     network = dataclasses.asdict(config.network)
     signature = repr((torch.__version__, str(device), dataclasses.asdict(algo), network, shapes))
-    if not compiling.should_compile(config.compile, gradient_steps, signature):
+    if not compiling.should_compile(mode or config.compile, gradient_steps, signature):
         return False
-    return algo.compile_update(lambda function: compiling.compiled(function, signature))
+    compiled = algo.compile_update(lambda function: compiling.compiled(function, signature))
+    if compiled is None:
+        return False
+    learner.algo, learner.compiled_update = compiled, True
+    return True
 
 
 def build_training_run(
@@ -149,7 +156,9 @@ def build_training_run(
         torch.set_num_threads(config.torch_threads)
     device = resolve_device(config.device)
     learner = build_learner(config, device)
-    if compile_update(config, learner, device):
+    # A resume keeps the saved run's choice: the same arithmetic as the run it continues.
+    decided = None if resume is None else str(resume.get("compiled_update", False)).lower()
+    if compile_update(config, learner, device, decided):
         mode = compiling.compile_mode(config.compile)
         log.info("compile=%s: the update step runs under torch.compile", mode)
     env = config.env

@@ -7,12 +7,13 @@ import torch
 from extras import needs_extra
 
 from rlcli.algos.ppo import PPO
-from rlcli.build.objects import build_learner, compile_update
+from rlcli.build.objects import build_learner, build_training_run, compile_update
 from rlcli.compiling import compiled, marker, should_compile
 from rlcli.envs import make_vector_env
 from rlcli.networks import ActorCritic
 from rlcli.optim import Adam
 from rlcli.rollout import RolloutCollector
+from rlcli.train import checkpoint_payload
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_compiled_update_matches_the_eager_one(num_minibatches):
     for compile_it in (False, True):
         algo, learner = PPO(num_minibatches=num_minibatches, update_epochs=2), copy.deepcopy(agent)
         if compile_it:
-            algo.compile_update(lambda function: compiled(function, "test"))
+            algo = algo.compile_update(lambda function: compiled(function, "test"))
         optimizer = Adam(learner.parameters(), 1e-3, 1e-5)
         torch.manual_seed(1)  # the same minibatch shuffles
         results.append((algo.update(learner, optimizer, rollout, 0.0), learner))
@@ -68,3 +69,17 @@ def test_compiled_update_matches_the_eager_one(num_minibatches):
     assert eager_stats == pytest.approx(compiled_stats, rel=1e-4, abs=1e-6)
     for first, second in zip(eager.parameters(), compiled_agent.parameters(), strict=True):
         assert torch.allclose(first, second, atol=1e-6)
+
+
+def test_a_resume_keeps_the_choice_of_the_run_it_continues(settings, tmp_path, empty_cache):
+    # auto decides from the budget and the cache; a resume must not switch arithmetic midway.
+    config = settings("algo=ppo", "env=CartPole-v1", "env.num_envs=2", "algo.num_steps=64")
+    run = build_training_run(config, tmp_path / "run")
+    assert run.learner.compiled_update is False
+    for saved in (True, False):
+        payload = checkpoint_payload(run.learner, config, run.counters)
+        payload["compiled_update"] = saved
+        resumed = build_training_run(config, tmp_path / f"resumed_{saved}", resume=payload)
+        assert resumed.learner.compiled_update is saved
+        resumed.close()
+    run.close()
