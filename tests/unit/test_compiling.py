@@ -1,6 +1,7 @@
 """compile=auto|true|false: when the update is compiled; it learns what the eager one does."""
 
 import copy
+import re
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from rlcli.algos.ppo import PPO
 from rlcli.build.objects import build_learner, build_training_run, compile_update
 from rlcli.compiling import compiled, marker, should_compile
 from rlcli.envs import make_vector_env
+from rlcli.errors import UserError
 from rlcli.networks import ActorCritic
 from rlcli.optim import Adam
 from rlcli.rollout import RolloutCollector
@@ -83,3 +85,20 @@ def test_a_resume_keeps_the_choice_of_the_run_it_continues(settings, tmp_path, e
         assert resumed.learner.compiled_update is saved
         resumed.close()
     run.close()
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("compile=maybe", "compile='maybe' is not one of auto, true, false"),
+        ("env.vectorization=threads", "vectorization='threads' is not one of auto, sync, async"),
+    ],
+)
+def test_a_bad_mode_is_refused_before_anything_is_built(settings, override, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        settings("algo=ppo", override)
+
+
+def test_true_and_false_are_read_as_hydra_reads_them(settings):
+    assert settings("algo=ppo", "compile=true").compile in ("True", "true")
+    assert settings("algo=ppo", "compile=False").compile in ("False", "false")
