@@ -50,11 +50,12 @@ def test_a_long_mujoco_run_compiles(settings, empty_cache, env):
     assert learner.algo.compiled_loss is not None
 
 
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
 @pytest.mark.parametrize("num_minibatches", [1, 4])
-def test_compiled_update_matches_the_eager_one(num_minibatches):
-    # CartPole episodes end inside the rollout, so the batch has fewer rows than num_envs x
-    # num_steps: the compiled update pads its minibatches and masks the padding out.
-    envs = make_vector_env("CartPole-v1", 2, max_episode_steps=20)
+def test_compiled_update_matches_the_eager_one(num_minibatches, env_id):
+    # Episodes end inside the rollout, so the batch has fewer rows than num_envs x num_steps:
+    # the compiled update pads its minibatches and masks the padding out.
+    envs = make_vector_env(env_id, 2, max_episode_steps=20)
     torch.manual_seed(0)
     agent = ActorCritic(envs.single_observation_space, envs.single_action_space, [16], "tanh", True)
     rollout = RolloutCollector(envs, 64, 0, torch.device("cpu")).collect(agent)
