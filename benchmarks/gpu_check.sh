@@ -14,7 +14,7 @@ set -uo pipefail
 OUT="${OUT:-gpu_check_out}"
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-export SDL_VIDEODRIVER=dummy MUJOCO_GL=egl
+export SDL_VIDEODRIVER=dummy
 
 PY=""
 for candidate in "${PYTHON:-}" .venv/bin/python python3 python; do

@@ -358,8 +358,11 @@ def worker(implementation: str, case_name: str, seed: int) -> None:
 
 def launch(implementation: str, case_name: str, seed: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "--worker", implementation, case_name, str(seed)]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:  # show why the worker failed before stopping
+        sys.stderr.write(completed.stderr[-4000:])
+        completed.check_returncode()
+    line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
     return json.loads(line[len("RESULT ") :])
 
 
