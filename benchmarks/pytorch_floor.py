@@ -1,4 +1,5 @@
-"""The fastest any eager-PyTorch PPO can train the CartPole speed cases on this machine.
+"""The fastest any eager-PyTorch PPO can train the CartPole speed cases on this machine, and the
+same floor with the networks' forward and backward pass under torch.compile.
 
     python benchmarks/pytorch_floor.py
 
@@ -6,7 +7,9 @@ Times only the work no implementation can skip, with nothing of rlcli: per gradi
 forward and backward pass of the 64x64 tanh actor and critic on one minibatch (no loss terms, no
 optimizer), per env step one forward pass of both networks and one step of gymnasium's vectorised
 CartPole (no sampling, no storage). Their sum per iteration bounds the training steps/s from
-above; dividing by SB3's measured steps/s (docs/performance.md) bounds the reachable ratio.
+above; dividing by SB3's measured steps/s (docs/performance.md) bounds the reachable ratio. The
+compiled floor is the same work with the gradient step's forward pass compiled (its backward
+compiled with it; compile time not counted), acting eager as before.
 """
 
 from __future__ import annotations
@@ -61,12 +64,19 @@ def seconds_per_call(function, calls: int, repeats: int = 3) -> float:
     return best
 
 
-def gradient_step_seconds(actor: nn.Module, critic: nn.Module, batch_size: int) -> float:
-    """Forward + backward of both networks on one minibatch."""
+def gradient_step_seconds(
+    actor: nn.Module, critic: nn.Module, batch_size: int, compiled: bool = False
+) -> float:
+    """Forward + backward of both networks on one minibatch (``compiled``: under torch.compile)."""
     observations = torch.randn(batch_size, 4)
 
+    def forward(observations: torch.Tensor) -> torch.Tensor:
+        return actor(observations).sum() + critic(observations).sum()
+
+    forward_pass = torch.compile(forward) if compiled else forward
+
     def step() -> None:
-        (actor(observations).sum() + critic(observations).sum()).backward()
+        forward_pass(observations).backward()
 
     return seconds_per_call(step, 1000)
 
@@ -92,17 +102,22 @@ def env_step_seconds(actor: nn.Module, critic: nn.Module, num_envs: int) -> floa
 def main() -> None:
     torch.set_num_threads(1)
     actor, critic = mlp(2), mlp(1)
-    print("| case | gradient step ms | env step us | floor ms per iteration | max train steps/s |")
-    print("|---|---|---|---|---|")
+    print(
+        "| case | update | gradient step ms | env step us | floor ms per iteration "
+        "| max train steps/s |"
+    )
+    print("|---|---|---|---|---|---|")
     for case in (floor_case("cartpole_zoo"), floor_case("cartpole_cleanrl")):
-        gradient = gradient_step_seconds(actor, critic, case.minibatch_size)
         acting = env_step_seconds(actor, critic, case.num_envs)
-        iteration = case.gradient_steps * gradient + case.num_steps * acting
-        steps = case.num_envs * case.num_steps
-        print(
-            f"| {case.name} | {gradient * 1e3:.3f} | {acting * 1e6:.0f} | {iteration * 1e3:.1f} | "
-            f"{steps / iteration:,.0f} |"
-        )
+        for compiled in (False, True):
+            gradient = gradient_step_seconds(actor, critic, case.minibatch_size, compiled)
+            iteration = case.gradient_steps * gradient + case.num_steps * acting
+            steps = case.num_envs * case.num_steps
+            print(
+                f"| {case.name} | {'compiled' if compiled else 'eager'} | {gradient * 1e3:.3f} | "
+                f"{acting * 1e6:.0f} | {iteration * 1e3:.1f} | {steps / iteration:,.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

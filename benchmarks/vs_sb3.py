@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -205,8 +205,8 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_rlcli(case: Case, seed: int) -> dict[str, Any]:
-    """Train with rlcli's library entry point, as `rlcli train` does."""
+def run_rlcli(case: Case, seed: int, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Train with rlcli's library entry point, as `rlcli train` does (``extra``: more overrides)."""
     from hydra import compose, initialize_config_module
 
     from rlcli.build import settings_from_config, train
@@ -224,7 +224,8 @@ def run_rlcli(case: Case, seed: int) -> dict[str, Any]:
         "torch_threads=1",
         "checkpoint_every_steps=0",
         "stop_when_solved=false",  # the CartPole preset stops at 500; here runs take the budget
-        "device=cpu",
+        f"device={DEVICE}",
+        *extra,
     ]
     if case.threshold is not None:
         overrides.append(f"env.reward_threshold={case.threshold}")
@@ -265,7 +266,7 @@ def run_sb3(case: Case, seed: int) -> dict[str, Any]:
     for name in case.schedules:
         start = kwargs[name]
         kwargs[name] = lambda remaining, start=start: start * remaining
-    model = PPO(policy, envs, seed=seed, device="cpu", policy_kwargs=policy_kwargs, **kwargs)
+    model = PPO(policy, envs, seed=seed, device=DEVICE, policy_kwargs=policy_kwargs, **kwargs)
     record: dict[str, Any] = {"eval_seconds": 0.0, "solved_seconds": None, "solved_step": None}
 
     class Evaluate(BaseCallback):
@@ -325,21 +326,43 @@ def run_random(case: Case, seed: int) -> dict[str, Any]:
     return {"sps": steps * case.num_envs / (time.perf_counter() - started)}
 
 
-WORKERS = {"rlcli": run_rlcli, "sb3": run_sb3, "random": run_random}
+def run_rlcli_compiled(case: Case, seed: int) -> dict[str, Any]:
+    """rlcli with ``compile=true``: the compile time (cold, or warm from inductor's on-disk cache)
+    is inside the training clock."""
+    return run_rlcli(case, seed, ("compile=true",))
+
+
+WORKERS = {
+    "rlcli": run_rlcli,
+    "rlcli compile=true": run_rlcli_compiled,
+    "sb3": run_sb3,
+    "random": run_random,
+}
+DEVICE = os.environ.get("RLCLI_BENCH_DEVICE", "cpu")
+"""cpu, or cuda for both tools (benchmarks/gpu_check.sh sets it)."""
+
+
+SCALE_VARIABLE = "RLCLI_BENCH_SCALE"
+"""The workers read ``--scale`` from this environment variable."""
 
 
 def worker(implementation: str, case_name: str, seed: int) -> None:
     """Subprocess body: run one implementation on one case and print a JSON line."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    result = WORKERS[implementation](CASES[case_name], seed)
+    case = CASES[case_name]
+    scaled = round(case.total_steps * float(os.environ.get(SCALE_VARIABLE, "1")))
+    result = WORKERS[implementation](replace(case, total_steps=scaled), seed)
     result["peak_rss_mb"] = peak_rss_mb()
     print("RESULT " + json.dumps(result))
 
 
 def launch(implementation: str, case_name: str, seed: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "--worker", implementation, case_name, str(seed)]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:  # show why the worker failed before stopping
+        sys.stderr.write(completed.stderr[-4000:])
+        completed.check_returncode()
+    line = next(line for line in completed.stdout.splitlines() if line.startswith("RESULT "))
     return json.loads(line[len("RESULT ") :])
 
 
@@ -363,16 +386,24 @@ def report(case_name: str, runs: dict[str, list[dict[str, Any]]]) -> list[str]:
             f"{fmt(median([r.get('solved_step') for r in results]))} | "
             f"{fmt(median([r['peak_rss_mb'] for r in results]))} |"
         )
-    pairs = list(zip(runs["rlcli"], runs["sb3"], strict=True))
+    for implementation in [name for name in runs if name.startswith("rlcli")]:
+        rows.append(ratio_row(case_name, implementation, runs[implementation], runs["sb3"]))
+    return rows
+
+
+def ratio_row(
+    case_name: str, implementation: str, ours: list[dict[str, Any]], sb3: list[dict[str, Any]]
+) -> str:
+    """The medians of the per-seed ours/SB3 ratios: steps/s, time to threshold, peak memory."""
+    pairs = list(zip(ours, sb3, strict=True))
     sps_ratio = median([a["sps"] / b["sps"] for a, b in pairs])
     solved_pairs = [(a, b) for a, b in pairs if a["solved_seconds"] and b["solved_seconds"]]
     time_ratio = median([a["solved_seconds"] / b["solved_seconds"] for a, b in solved_pairs])
     memory_ratio = median([a["peak_rss_mb"] / b["peak_rss_mb"] for a, b in pairs])
-    rows.append(
-        f"| {case_name} | **rlcli/SB3** | **{fmt(sps_ratio, '.2f')}x** | "
+    return (
+        f"| {case_name} | **{implementation} / SB3** | **{fmt(sps_ratio, '.2f')}x** | "
         f"**{fmt(time_ratio, '.2f')}x** | | **{fmt(memory_ratio, '.2f')}x** |"
     )
-    return rows
 
 
 def main() -> None:
@@ -380,11 +411,18 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--worker", nargs=3, metavar=("IMPL", "CASE", "SEED"))
+    parser.add_argument(
+        "--compiled", action="store_true", help="also run rlcli with compile=true, interleaved"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply every case's step budget (e.g. 0.5)"
+    )
     arguments = parser.parse_args()
     if arguments.worker:
         implementation, case_name, seed = arguments.worker
         worker(implementation, case_name, int(seed))
         return
+    os.environ[SCALE_VARIABLE] = str(arguments.scale)
     import gymnasium
     import stable_baselines3
     import torch
@@ -394,16 +432,18 @@ def main() -> None:
     print(
         f"rlcli {rlcli.__version__}, stable-baselines3 {stable_baselines3.__version__}, "
         f"torch {torch.__version__}, gymnasium {gymnasium.__version__}, "
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, device {DEVICE}, "
+        f"load average {' '.join(f'{load:.2f}' for load in os.getloadavg())}"
     )
     lines = [
         "| case | impl | train steps/s | s to eval >= 475 (solved) | steps then | peak RSS MiB |",
         "|---|---|---|---|---|---|",
     ]
     for case_name in arguments.cases:
-        runs: dict[str, list[dict[str, Any]]] = {"rlcli": [], "sb3": []}
+        names = ["rlcli", "rlcli compile=true", "sb3"] if arguments.compiled else ["rlcli", "sb3"]
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         for seed in arguments.seeds:
-            order = ["rlcli", "sb3"] if seed % 2 == 0 else ["sb3", "rlcli"]
+            order = names if seed % 2 == 0 else names[::-1]
             for implementation in order:
                 result = launch(implementation, case_name, seed)
                 runs[implementation].append(result)
@@ -412,6 +452,7 @@ def main() -> None:
                 )
         runs["random actions (env ceiling)"] = [launch("random", case_name, 0)]
         lines += report(case_name, runs)
+        print(f"  load average after {case_name}: {os.getloadavg()}", flush=True)
     print("\n".join(lines))
 
 

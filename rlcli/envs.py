@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlcli import atari
+from rlcli import atari, env_state
 from rlcli.errors import UserError, install_hint
 
 
@@ -71,24 +72,53 @@ def _make_from_spec(
         return gym.make(spec, **kwargs)
 
 
+SLOW_ENV_FAMILIES = {"gymnasium.envs.mujoco": 2, "gymnasium.envs.box2d": 8, "ale_py": 2}
+"""Env families whose step is slow enough for worker processes to pay (entry-point module prefix
+-> fewest env copies for which ``env.vectorization=auto`` picks async)."""
+ASYNC_MIN_CORES = 4
+"""auto picks async only with this many cores available: on fewer, the workers compete with the
+learner (measured on a 2-core machine: docs/performance.md)."""
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def pick_vectorization(spec: gym.envs.registration.EnvSpec, num_envs: int, mode: str) -> str:
+    """sync or async for ``env.vectorization=mode``: auto picks async for a slow env family
+    (MuJoCo, Atari, Box2D with many copies) on a machine with cores to spare."""
+    if mode != "auto":
+        return mode
+    entry_point = spec.entry_point if isinstance(spec.entry_point, str) else ""
+    module = "ale_py" if atari.is_atari(spec) else entry_point.split(":")[0]
+    fewest = [n for prefix, n in SLOW_ENV_FAMILIES.items() if module.startswith(prefix)]
+    slow = bool(fewest) and num_envs >= fewest[0]
+    return "async" if slow and available_cores() >= ASYNC_MIN_CORES else "sync"
+
+
 def make_vector_env(
     env_id: str,
     num_envs: int,
     max_episode_steps: int | None = None,
     env_kwargs: dict[str, Any] | None = None,
     training: bool = True,
+    vectorization: str = "sync",
 ) -> gym.vector.VectorEnv:
     """Build ``num_envs`` copies of an env as one vector env in next-step autoreset mode.
 
-    Uses the env's numpy-vectorised implementation (``vector_entry_point``) where it has one,
-    which steps several times faster than looping over copies; otherwise a synchronous loop over
-    ``make_env`` copies (``training=False`` leaves out training-only wrappers, such as Atari's
-    life-loss episodes and reward clipping). Both autoreset on the step *after* an episode ends
-    (gymnasium 1.x's default, NEXT_STEP), which the rollout collector relies on.
+    sync uses the env's numpy-vectorised implementation (``vector_entry_point``) where it has
+    one, which steps several times faster than looping over copies; otherwise a synchronous loop
+    over ``make_env`` copies (``training=False`` leaves out training-only wrappers, such as
+    Atari's life-loss episodes and reward clipping). async steps each copy in its own worker
+    process (gymnasium's AsyncVectorEnv, observations in shared memory); auto picks one of them
+    (``pick_vectorization``). All autoreset on the step *after* an episode ends (gymnasium 1.x's
+    default, NEXT_STEP), which the rollout collector relies on.
     """
     spec = env_spec(env_id)
     kwargs = dict(env_kwargs or {})
-    if spec.vector_entry_point is not None and not atari.is_atari(spec):
+    mode = pick_vectorization(spec, num_envs, vectorization)
+    if mode == "sync" and spec.vector_entry_point is not None and not atari.is_atari(spec):
         if max_episode_steps is not None:
             kwargs["max_episode_steps"] = max_episode_steps
         with _construction_errors(env_id):
@@ -96,20 +126,22 @@ def make_vector_env(
     make_one = lambda: _make_from_spec(  # noqa: E731
         spec, env_id, kwargs, training, max_episode_steps
     )
-    return gym.vector.SyncVectorEnv(
-        [make_one] * num_envs, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP
-    )
+    next_step = gym.vector.AutoresetMode.NEXT_STEP
+    if mode == "async":
+        make_savable = lambda: env_state.SavableState(make_one())  # noqa: E731
+        return gym.vector.AsyncVectorEnv(
+            [make_savable] * num_envs, shared_memory=True, autoreset_mode=next_step
+        )
+    return gym.vector.SyncVectorEnv([make_one] * num_envs, autoreset_mode=next_step)
 
 
 def records_episode_statistics(envs: gym.vector.VectorEnv) -> bool:
     """Whether the envs report their raw episodes in ``infos["episode"]`` (gymnasium's
     RecordEpisodeStatistics under training-only wrappers, as in rlcli's Atari envs)."""
-    env = getattr(envs, "envs", [None])[0]
-    while isinstance(env, gym.Wrapper):
-        if isinstance(env, gym.wrappers.RecordEpisodeStatistics):
-            return True
-        env = env.env
-    return False
+    if isinstance(envs, gym.vector.AsyncVectorEnv):
+        return any(envs.get_attr("records_episode_statistics"))
+    first = getattr(envs, "envs", [None])[0]
+    return first is not None and env_state.records_episode_statistics(first)
 
 
 def _user_package(env_id: str) -> str | None:

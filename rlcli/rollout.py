@@ -9,7 +9,7 @@ marked ``valid = False`` and left out of every loss.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import gymnasium as gym
@@ -20,6 +20,9 @@ from rlcli import env_state
 from rlcli.envs import records_episode_statistics
 from rlcli.networks import ActorCritic, actions_for_env
 from rlcli.normalization import ObservationNormalizer, RewardNormalizer
+
+ENV_SIDE = ("rewards", "terminations", "truncations", "valid")
+"""Rollout fields the env writes, kept on the CPU while collecting."""
 
 
 @dataclass
@@ -73,6 +76,7 @@ def allocate_rollout(
     """The preallocated [num_steps, num_envs] record a collector writes into; what the env returns
     (rewards, episode ends, validity) stays on the CPU, where the env writes it."""
     num_envs = envs.num_envs
+    pinned = device.type == "cuda"  # page-locked: copies to the GPU need no staging copy
     obs_shape = envs.single_observation_space.shape
     act_shape = envs.single_action_space.shape
     act_dtype = (
@@ -87,10 +91,10 @@ def allocate_rollout(
         actions=torch.zeros((num_steps, num_envs, *act_shape), dtype=act_dtype, device=device),
         log_probs=torch.zeros((num_steps, num_envs), device=device),
         values=torch.zeros((num_steps + 1, num_envs), device=device),
-        rewards=torch.zeros((num_steps, num_envs)),
-        terminations=torch.zeros((num_steps, num_envs), dtype=torch.bool),
-        truncations=torch.zeros((num_steps, num_envs), dtype=torch.bool),
-        valid=torch.zeros((num_steps, num_envs), dtype=torch.bool),
+        rewards=torch.zeros((num_steps, num_envs), pin_memory=pinned),
+        terminations=torch.zeros((num_steps, num_envs), dtype=torch.bool, pin_memory=pinned),
+        truncations=torch.zeros((num_steps, num_envs), dtype=torch.bool, pin_memory=pinned),
+        valid=torch.zeros((num_steps, num_envs), dtype=torch.bool, pin_memory=pinned),
     )
     if keep_raw_observations:
         storage.raw_observations = torch.zeros((num_steps, num_envs, *obs_shape))
@@ -127,6 +131,11 @@ class RolloutCollector:
             envs.single_observation_space.dtype == np.uint8 and observation_normalizer is None
         )
         self._observation_dtype = np.uint8 if keep_uint8 else np.float32
+        self._staging = None
+        if device.type == "cuda":
+            shape = (envs.num_envs, *envs.single_observation_space.shape)
+            dtype = torch.uint8 if keep_uint8 else torch.float32
+            self._staging = torch.empty(shape, dtype=dtype, pin_memory=True)
         self.storage = allocate_rollout(envs, num_steps, device, keep_uint8, keep_raw_observations)
         # Env-side arrays: numpy views of the storage's CPU tensors (written without torch calls).
         self._rewards = self.storage.rewards.numpy()
@@ -153,7 +162,21 @@ class RolloutCollector:
         observations = np.asarray(raw_observations, dtype=self._observation_dtype)
         if self.observation_normalizer is not None:
             observations = self.observation_normalizer(observations, update=True)
-        return torch.from_numpy(observations).to(self.device)
+        if self._staging is None:
+            return torch.from_numpy(observations).to(self.device)
+        # Through pinned memory, asynchronously: the policy's next actions, read back on the CPU,
+        # wait for this copy before the staging buffer is written again.
+        self._staging.copy_(torch.from_numpy(observations))
+        return self._staging.to(self.device, non_blocking=True)
+
+    def _on_device(self, rollout: Rollout) -> Rollout:
+        """The rollout with what the env wrote (rewards, episode ends, validity) on the learner's
+        device, so the update runs there; on the CPU, the rollout itself."""
+        if self.device.type == "cpu":
+            return rollout
+        device = self.device
+        moved = {name: getattr(rollout, name).to(device, non_blocking=True) for name in ENV_SIDE}
+        return replace(rollout, **moved)
 
     def collect(self, agent: ActorCritic) -> Rollout:
         """Run ``num_steps`` steps in every env (or until each has finished
@@ -186,7 +209,7 @@ class RolloutCollector:
             storage.values[length] = agent.value(observations)
         self._next_observations = observations
         self._next_raw_observations = raw_observations
-        return storage if length == self.num_steps else storage.first(length)
+        return self._on_device(storage if length == self.num_steps else storage.first(length))
 
     def _record_step(
         self,
@@ -251,8 +274,7 @@ class RolloutCollector:
         self._episode_returns = state["episode_returns"].numpy().copy()
         self._episode_lengths = state["episode_lengths"].numpy().copy()
         self._previous_dones = state["previous_dones"].numpy().copy()
-        if state["envs"] is not None:
-            env_state.restore(self.envs, state["envs"])
+        if state["envs"] is not None and self._restore_envs(state["envs"]):
             self._next_observations = state["next_observations"].to(self.device)
             self._next_raw_observations = state["next_raw_observations"].numpy().copy()
             return True
@@ -264,6 +286,15 @@ class RolloutCollector:
         self._episode_lengths[:] = 0
         self._previous_dones[:] = False
         return False
+
+    def _restore_envs(self, states: Any) -> bool:
+        """Put the saved env state back; False when it was saved from other envs (another
+        ``env.vectorization``), which a resume then resets instead."""
+        try:
+            env_state.restore(self.envs, states)
+        except ValueError:
+            return False
+        return True
 
     @property
     def steps_per_iteration(self) -> int | None:

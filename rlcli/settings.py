@@ -34,6 +34,10 @@ class EnvConfig:
     """Clip normalised rewards to [-c, c]."""
     kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra keyword arguments for the env constructor."""
+    vectorization: str = "auto"
+    """How the training envs step: sync (one process; the env's numpy-vectorised version where it
+    has one), async (one worker process per env copy, shared memory) or auto (async only for slow
+    envs - MuJoCo, Atari, Box2D - with several copies and free cores)."""
 
 
 @dataclass
@@ -187,6 +191,10 @@ class TrainConfig:
     """auto (CUDA when present), cpu or cuda."""
     torch_threads: int = 1
     """Intra-op threads for torch; small MLPs run fastest on one; 0 leaves torch's default."""
+    compile: str = "false"
+    """torch.compile of PPO's update step: false (the default: the same arithmetic on every
+    machine), true, or auto (on when the time it is predicted to save over the budget exceeds
+    its compile time, inductor's on-disk cache counted, so the choice can differ by machine)."""
     stop_when_solved: bool = False
     """Stop at the first evaluation at or above the env's reward threshold."""
     stop_when_running_return_solved: bool = False

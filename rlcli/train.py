@@ -79,6 +79,8 @@ class Learner:
     source: BatchSource
     observation_normalizer: ObservationNormalizer | None
     reward_normalizer: RewardNormalizer | None
+    compiled_update: bool = False
+    """Whether the update runs under torch.compile (``compile``); a resume keeps the choice."""
 
 
 def checkpoint_payload(learner: Learner, config: TrainConfig, counters: Counters) -> dict:
@@ -98,6 +100,7 @@ def checkpoint_payload(learner: Learner, config: TrainConfig, counters: Counters
             learner.reward_normalizer.state_dict() if learner.reward_normalizer else None
         ),
         "collector": learner.source.state_dict(),
+        "compiled_update": learner.compiled_update,
         "rng": rng_states(),
     }
 

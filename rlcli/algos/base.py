@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -28,6 +29,15 @@ class Algorithm(Protocol):
 
     def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
         """(is valid, message naming the value and what is valid) for this algorithm's values."""
+        ...
+
+    def gradient_steps(self) -> int:
+        """Gradient steps one ``update`` takes (what compiling the update would speed up)."""
+        ...
+
+    def compile_update(self, compiler: Callable[[Callable], Callable]) -> Algorithm | None:
+        """A copy whose update's loss runs through ``compiler`` (torch.compile); None if the
+        algorithm has no compiled update."""
         ...
 
     def update(
@@ -62,6 +72,14 @@ class GradientHyperparameters:
     """Entropy bonus coefficient."""
     max_grad_norm: float | None = 0.5
     """Clip the global gradient norm to this value; null disables clipping."""
+
+    def gradient_steps(self) -> int:
+        """One gradient step per update, unless an algorithm says otherwise."""
+        return 1
+
+    def compile_update(self, compiler: Callable[[Callable], Callable]) -> Algorithm | None:
+        """No compiled update unless an algorithm has one (PPO)."""
+        return None
 
 
 @dataclass

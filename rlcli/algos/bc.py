@@ -37,6 +37,10 @@ class BC(GradientHyperparameters):
         """Cloning learns no value function (PPO warm-started from it adds a fresh one)."""
         return False
 
+    def gradient_steps(self) -> int:
+        """One gradient step per minibatch."""
+        return self.minibatches_per_iteration
+
     def range_checks(self, num_envs: int) -> list[tuple[bool, str]]:
         """Cloning's own rules."""
         return [

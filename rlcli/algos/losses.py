@@ -1,4 +1,9 @@
-"""Loss helpers: pure functions over flat batches, shared by the algorithms."""
+"""Loss helpers: pure functions over flat batches, shared by the algorithms.
+
+``mask`` (1.0 on real rows, 0.0 on padding) averages over the real rows of a batch padded to a
+fixed size, as the compiled update pads its minibatches (one shape, one compiled graph); without
+a mask every function runs exactly the eager operations.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,25 @@ import torch
 from rlcli.optim import Adam
 
 
-def normalize(values: torch.Tensor, epsilon: float = 1e-8) -> torch.Tensor:
-    """Standardise to zero mean and unit variance (unchanged if there is a single element)."""
-    if values.numel() < 2:
-        return values - values.mean()
-    return (values - values.mean()) / (values.std() + epsilon)
+def mean(values: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The mean of ``values``, over the rows where ``mask`` is 1 when there is a mask."""
+    if mask is None:
+        return values.mean()
+    return (values * mask).sum() / mask.sum()
+
+
+def normalize(
+    values: torch.Tensor, epsilon: float = 1e-8, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Standardise to zero mean and unit variance (only centred if there is a single element)."""
+    if mask is None:
+        if values.numel() < 2:
+            return values - values.mean()
+        return (values - values.mean()) / (values.std() + epsilon)
+    count = mask.sum()
+    centred = values - mean(values, mask)
+    variance = (centred.square() * mask).sum() / (count - 1.0).clamp(min=1.0)  # unbiased, as std()
+    return torch.where(count > 1.0, centred / (variance.sqrt() + epsilon), centred)
 
 
 def policy_gradient_loss(log_probs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -20,7 +39,11 @@ def policy_gradient_loss(log_probs: torch.Tensor, weights: torch.Tensor) -> torc
 
 
 def clipped_surrogate_loss(
-    log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: torch.Tensor, clip: float
+    log_probs: torch.Tensor,
+    old_log_probs: torch.Tensor,
+    advantages: torch.Tensor,
+    clip: float | torch.Tensor,
+    mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """PPO's clipped surrogate objective (Schulman et al. 2017, eq. 7), negated for minimisation.
 
@@ -31,10 +54,10 @@ def clipped_surrogate_loss(
     ratio = log_ratio.exp()
     unclipped = ratio * advantages
     clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * advantages
-    loss = -torch.min(unclipped, clipped).mean()
+    loss = -mean(torch.min(unclipped, clipped), mask)
     with torch.no_grad():
-        approx_kl = ((ratio - 1.0) - log_ratio).mean()
-        clip_fraction = ((ratio - 1.0).abs() > clip).float().mean()
+        approx_kl = mean((ratio - 1.0) - log_ratio, mask)
+        clip_fraction = mean(((ratio - 1.0).abs() > clip).float(), mask)
     return loss, approx_kl, clip_fraction
 
 
@@ -42,14 +65,15 @@ def value_loss(
     values: torch.Tensor,
     returns: torch.Tensor,
     old_values: torch.Tensor | None = None,
-    clip: float | None = None,
+    clip: float | torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """0.5 * squared error to the returns; with ``clip``, PPO's pessimistic clipped variant."""
     unclipped = (values - returns).square()
     if clip is None or old_values is None:
-        return 0.5 * unclipped.mean()
+        return 0.5 * mean(unclipped, mask)
     clipped_values = old_values + (values - old_values).clamp(-clip, clip)
-    return 0.5 * torch.max(unclipped, (clipped_values - returns).square()).mean()
+    return 0.5 * mean(torch.max(unclipped, (clipped_values - returns).square()), mask)
 
 
 def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> float:

@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlcli import compiling
 from rlcli.algos.base import Algorithm
 from rlcli.envs import make_vector_env
 from rlcli.metrics import MetricsWriter
@@ -107,7 +108,9 @@ def build_learner(
     """Envs, network, optimizer and batch source for a config (spaces come from the env)."""
     algo: Algorithm = config.algo
     env = config.env
-    envs = make_vector_env(env.id, env.num_envs, env.max_episode_steps, env.kwargs)
+    envs = make_vector_env(
+        env.id, env.num_envs, env.max_episode_steps, env.kwargs, vectorization=env.vectorization
+    )
     observation_normalizer = reward_normalizer = None
     if env.normalize_observation:
         observation_normalizer = ObservationNormalizer(
@@ -121,6 +124,29 @@ def build_learner(
     return Learner(algo, agent, optimizer, source, observation_normalizer, reward_normalizer)
 
 
+def compile_update(
+    config: TrainConfig, learner: Learner, device: torch.device, mode: str | None = None
+) -> bool:
+    """Give the learner a compiled copy of its algorithm when ``mode`` (default: the config's
+    ``compile``) says so (auto: when it pays over the budget, see rlcli/compiling.py); returns
+    whether it did."""
+    algo: Algorithm = learner.algo
+    if algo.consumes != "rollouts":
+        return False
+    per_iteration = config.env.num_envs * algo.num_steps
+    gradient_steps = max(1, config.total_timesteps // per_iteration) * algo.gradient_steps()
+    shapes = [tuple(parameter.shape) for parameter in learner.agent.parameters()]
+    network = dataclasses.asdict(config.network)
+    signature = repr((torch.__version__, str(device), dataclasses.asdict(algo), network, shapes))
+    if not compiling.should_compile(mode or config.compile, gradient_steps, signature):
+        return False
+    compiled = algo.compile_update(lambda function: compiling.compiled(function, signature))
+    if compiled is None:
+        return False
+    learner.algo, learner.compiled_update = compiled, True
+    return True
+
+
 def build_training_run(
     config: TrainConfig,
     run_dir: Path,
@@ -131,7 +157,13 @@ def build_training_run(
     seed_everything(config.seed)
     if config.torch_threads > 0:
         torch.set_num_threads(config.torch_threads)
-    learner = build_learner(config, resolve_device(config.device), run_dir)
+    device = resolve_device(config.device)
+    learner = build_learner(config, device, run_dir)
+    # A resume keeps the saved run's choice: the same arithmetic as the run it continues.
+    decided = None if resume is None else str(resume.get("compiled_update", False)).lower()
+    if compile_update(config, learner, device, decided):
+        mode = compiling.compile_mode(config.compile)
+        log.info("compile=%s: the update step runs under torch.compile", mode)
     env = config.env
     eval_envs = make_vector_env(
         env.id, config.eval.episodes, env.max_episode_steps, env.kwargs, training=False

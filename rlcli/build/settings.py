@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rlcli.algos import ALGORITHMS
+from rlcli.compiling import COMPILE_MODES, compile_mode
 from rlcli.errors import UserError, install_hint
 from rlcli.settings import TrainConfig
 
@@ -16,6 +17,7 @@ CHECKPOINT_PREFERENCE = ("final", "latest", "best")
 PROGRESS_MODES = ("auto", "bar", "log", "none")
 TRACKERS = ("none", "wandb")
 WANDB_MODES = (None, "online", "offline", "disabled")
+VECTORIZATION_MODES = ("auto", "sync", "async")
 
 
 def _range_checks(config: TrainConfig) -> list[tuple[bool, str]]:
@@ -48,6 +50,15 @@ def _range_checks(config: TrainConfig) -> list[tuple[bool, str]]:
         (
             algo.max_grad_norm is None or algo.max_grad_norm > 0,
             f"algo.max_grad_norm={algo.max_grad_norm} must be > 0 or null",
+        ),
+        (
+            compile_mode(config.compile) in COMPILE_MODES,
+            f"compile={config.compile!r} is not one of {', '.join(COMPILE_MODES)}",
+        ),
+        (
+            env.vectorization in VECTORIZATION_MODES,
+            f"env.vectorization={env.vectorization!r} is not one of "
+            f"{', '.join(VECTORIZATION_MODES)}",
         ),
         (
             config.progress in PROGRESS_MODES,

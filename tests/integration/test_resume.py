@@ -40,6 +40,25 @@ RESUME_CASES = [
         ],
         id="ppo-rlhf-online",
     ),
+    # The compiled update (padded minibatches, one graph) resumes bit-identically too.
+    pytest.param("ppo", ["env=CartPole-v1", "compile=true"], id="ppo-compiled"),
+    pytest.param(
+        "ppo",
+        [
+            "env=Pendulum-v1",
+            "env.normalize_observation=true",
+            "algo.num_minibatches=4",
+            "compile=true",
+        ],
+        id="ppo-Pendulum-v1-compiled-minibatches",
+    ),
+    # Envs in worker processes: their state goes through AsyncVectorEnv; 106-step episodes put
+    # a pending autoreset right at the 640-step stop (320 = 3 x 107 - 1 steps per env).
+    pytest.param(
+        "ppo",
+        ["env=Pendulum-v1", "env.vectorization=async", "env.max_episode_steps=106"],
+        id="ppo-Pendulum-v1-async",
+    ),
     pytest.param(
         "ppo",
         ["env=Hopper-v5", "algo.num_minibatches=4", "network=small"],

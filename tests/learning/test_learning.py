@@ -24,7 +24,8 @@ CASES = [
 def test_preset_reaches_its_threshold_within_its_budget(
     compose_config, tmp_path, algo, env, threshold, budget, seed
 ):
-    overrides = [f"algo={algo}", f"env={env}", f"seed={seed}", "progress=none"]
+    # compile=false (the default, stated): the presets' eager arithmetic on every machine.
+    overrides = [f"algo={algo}", f"env={env}", f"seed={seed}", "progress=none", "compile=false"]
     config = settings_from_config(compose_config(*overrides, "stop_when_solved=true"))
     assert (config.total_timesteps, config.eval.episodes) == (budget, 10)
     summary = train(config, tmp_path)
@@ -34,6 +35,16 @@ def test_preset_reaches_its_threshold_within_its_budget(
         f"< {threshold} after {summary.global_step} steps"
     )
     assert summary.global_step == summary.first_solved_step, "stopped when solved"
+
+
+@pytest.mark.learning
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ppo_cartpole_learns_with_the_compiled_update(compose_config, tmp_path, seed):
+    overrides = ["algo=ppo", "env=CartPole-v1", f"seed={seed}", "progress=none", "compile=true"]
+    summary = train(settings_from_config(compose_config(*overrides)), tmp_path)
+    assert summary.first_solved_step is not None, (
+        f"compiled ppo CartPole seed {seed}: best evaluation {summary.best_eval_mean_return:.1f}"
+    )
 
 
 CLASSIC = ["env=CartPole-v1", "preset=reinforce_classic", "seed=0", "progress=none"]

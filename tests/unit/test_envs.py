@@ -3,7 +3,7 @@
 import gymnasium as gym
 import pytest
 
-from rlcli import atari
+from rlcli import atari, envs
 from rlcli.envs import make_env
 from rlcli.errors import UserError
 
@@ -32,3 +32,29 @@ def test_a_missing_ale_py_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", import_without_ale)
     with pytest.raises(UserError, match=r"pip install -e '\.\[atari\]'"):
         atari.register_atari_envs()
+
+
+@pytest.mark.parametrize(
+    "env_id, num_envs, cores, expected",
+    [
+        ("HalfCheetah-v5", 8, 16, "async"),  # MuJoCo with cores to spare
+        ("HalfCheetah-v5", 8, 2, "sync"),  # the workers would compete with the learner
+        ("HalfCheetah-v5", 1, 16, "sync"),  # one copy: nothing to step in parallel
+        ("LunarLander-v3", 16, 16, "async"),  # Box2D with many copies
+        ("LunarLander-v3", 4, 16, "sync"),
+        ("CartPole-v1", 64, 16, "sync"),  # numpy-vectorised: faster in one process
+    ],
+)
+def test_auto_vectorization_is_async_for_slow_envs_with_free_cores(
+    monkeypatch, env_id, num_envs, cores, expected
+):
+    monkeypatch.setattr(envs, "available_cores", lambda: cores)
+    assert envs.pick_vectorization(envs.env_spec(env_id), num_envs, "auto") == expected
+    assert envs.pick_vectorization(envs.env_spec(env_id), num_envs, "sync") == "sync"
+
+
+def test_async_envs_step_in_workers_and_report_statistics_like_sync_ones():
+    vector_env = envs.make_vector_env("Pendulum-v1", 2, vectorization="async")
+    assert isinstance(vector_env, gym.vector.AsyncVectorEnv)
+    assert envs.records_episode_statistics(vector_env) is False
+    vector_env.close()

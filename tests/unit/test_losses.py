@@ -58,3 +58,28 @@ def test_normalize_and_explained_variance():
     assert explained_variance(targets, targets) == pytest.approx(1.0)
     assert explained_variance(torch.zeros(3), targets) == pytest.approx(0.0)
     assert math.isnan(explained_variance(torch.zeros(2), torch.ones(2)))
+
+
+def test_masked_losses_equal_the_losses_of_the_real_rows():
+    # The compiled update pads minibatches to one size; the padding must not change any term.
+    generator = torch.Generator().manual_seed(0)
+    real, padding = torch.randn(5, 6, generator=generator), torch.randn(5, 3, generator=generator)
+    padded = torch.cat([real, padding], dim=1)
+    mask = torch.tensor([1.0] * 6 + [0.0] * 3)
+    log_probs, old_log_probs, advantages, values, returns = real
+    padded_log_probs, padded_old, padded_advantages, padded_values, padded_returns = padded
+    for got, expected in [
+        (normalize(padded_advantages, mask=mask)[:6], normalize(advantages)),
+        (
+            clipped_surrogate_loss(padded_log_probs, padded_old, padded_advantages, 0.2, mask),
+            clipped_surrogate_loss(log_probs, old_log_probs, advantages, 0.2),
+        ),
+        (
+            value_loss(padded_values, padded_returns, padded_old, torch.tensor(0.2), mask),
+            value_loss(values, returns, old_log_probs, 0.2),
+        ),
+    ]:
+        flat = lambda x: torch.stack(x) if isinstance(x, tuple) else x  # noqa: E731
+        assert torch.allclose(flat(got), flat(expected), atol=1e-6)
+    single = torch.tensor([1.0, 0.0])
+    assert torch.equal(normalize(torch.tensor([3.0, 7.0]), mask=single), torch.tensor([0.0, 4.0]))
