@@ -34,7 +34,7 @@ def test_auto_compiles_when_the_saving_outweighs_the_compile_time(empty_cache):
 
 
 def test_the_cartpole_quick_start_stays_eager(settings, empty_cache):
-    config = settings("algo=ppo", "env=CartPole-v1", "eval.every_steps=5000")
+    config = settings("algo=ppo", "env=CartPole-v1", "eval.every_steps=5000", "compile=auto")
     learner = build_learner(config, torch.device("cpu"))
     assert compile_update(config, learner, torch.device("cpu")) is False
     assert learner.algo.compiled_loss is None
@@ -43,8 +43,15 @@ def test_the_cartpole_quick_start_stays_eager(settings, empty_cache):
 @pytest.mark.parametrize(
     "env", [pytest.param("HalfCheetah-v5", marks=needs_extra("HalfCheetah-v5"))]
 )
-def test_a_long_mujoco_run_compiles(settings, empty_cache, env):
-    config = settings("algo=ppo", f"env={env}")
+def test_a_long_mujoco_run_compiles_under_auto_only(settings, empty_cache, env):
+    by_default = settings("algo=ppo", f"env={env}")
+    assert (
+        compile_update(
+            by_default, build_learner(by_default, torch.device("cpu")), torch.device("cpu")
+        )
+        is False
+    )
+    config = settings("algo=ppo", f"env={env}", "compile=auto")
     learner = build_learner(config, torch.device("cpu"))
     assert compile_update(config, learner, torch.device("cpu")) is True
     assert learner.algo.compiled_loss is not None
