@@ -56,6 +56,11 @@ class Rollout:
         cut["values"] = self.values[: steps + 1]
         return Rollout(**cut)
 
+    def to(self, device: torch.device) -> Rollout:
+        """The same rollout with every tensor on ``device`` (the tensors themselves when there)."""
+        moved = {f.name: getattr(self, f.name) for f in fields(self)}
+        return Rollout(**{k: None if v is None else v.to(device) for k, v in moved.items()})
+
 
 @dataclass
 class Episode:

@@ -114,7 +114,10 @@ class PreferenceRewardSource:
 
     def collect(self, agent: ActorCritic) -> Rollout:
         """A rollout of ``agent`` whose rewards are the learned (and KL-penalised) ones."""
-        rollout = self.collector.collect(agent)
+        collected = self.collector.collect(agent)
+        # The reward model, the reference policy and the normalisers run on the CPU; the rewards
+        # go back into the collected rollout, wherever the learner keeps it.
+        rollout = collected.to(torch.device("cpu"))
         assert rollout.raw_observations is not None and rollout.raw_rewards is not None
         inputs = reward_inputs(rollout.raw_observations, rollout.actions, self.action_space, 2)
         if self.config.online and self.labeller is not None:
@@ -155,8 +158,8 @@ class PreferenceRewardSource:
                     ]
                 )
             )
-        rollout.rewards.copy_(rewards)
-        return rollout
+        collected.rewards.copy_(rewards)
+        return collected
 
     def _learn_preferences(self, rollout: Rollout, inputs: torch.Tensor) -> None:
         """Add this rollout's segments to the pool; when labels are due, ask for the most

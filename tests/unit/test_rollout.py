@@ -91,3 +91,16 @@ def test_whole_episode_collections_wait_for_every_env_and_stop_at_num_steps():
     capped, agent = collector_for("CartPole-v1", num_envs=1, num_steps=5, max_episode_steps=None)
     capped.episodes_per_rollout = 1
     assert len(capped.collect(agent)) == 5  # no CartPole episode ends within 5 steps
+
+
+def test_a_rollout_moves_every_tensor_to_a_device():
+    # The RLHF source rewards a rollout on the CPU while the learner may keep it on CUDA.
+    envs = make_vector_env("CartPole-v1", 2)
+    agent = ActorCritic(envs.single_observation_space, envs.single_action_space, [8], "tanh", True)
+    collector = RolloutCollector(envs, 4, 0, torch.device("cpu"), keep_raw_observations=True)
+    rollout = collector.collect(agent)
+    moved = rollout.to(torch.device("meta"))
+    for name, tensor in vars(moved).items():
+        assert tensor.device.type == "meta", name
+        assert tensor.shape == getattr(rollout, name).shape, name
+    assert rollout.rewards.device.type == "cpu"  # the original is left where it was
