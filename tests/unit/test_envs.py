@@ -40,6 +40,8 @@ def test_a_missing_ale_py_names_the_extra(monkeypatch):
         ("HalfCheetah-v5", 8, 16, "async"),  # MuJoCo with cores to spare
         ("HalfCheetah-v5", 8, 2, "sync"),  # the workers would compete with the learner
         ("HalfCheetah-v5", 1, 16, "sync"),  # one copy: nothing to step in parallel
+        ("HalfCheetah-v5", 4, 16, "sync"),  # a short step does not repay the round trip
+        ("ALE/Breakout-v5", 2, 16, "async"),  # a long one does
         ("LunarLander-v3", 16, 16, "async"),  # Box2D with many copies
         ("LunarLander-v3", 4, 16, "sync"),
         ("CartPole-v1", 64, 16, "sync"),  # numpy-vectorised: faster in one process
