@@ -178,6 +178,14 @@ def wait_for(condition, seconds: float = 120) -> bool:
     return condition()
 
 
+def as_from_a_terminal() -> None:
+    """Ctrl-C reaches the child as it would from a shell: the default SIGINT disposition,
+    unblocked. In the full suite the pytest process had come to ignore or block SIGINT (the
+    sweep never saw it; slurmctld logged no cancel of the array), and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
 def test_a_job_killed_by_slurm_is_recorded_and_ctrl_c_cancels_the_rest(slurm, tmp_path):
     name = f"rlcli-ctrl-c-{os.getpid()}"
     long_jobs = ["seed=0,1", "total_timesteps=1000000", "stop_when_solved=false", "progress=none"]
@@ -190,6 +198,7 @@ def test_a_job_killed_by_slurm_is_recorded_and_ctrl_c_cancels_the_rest(slurm, tm
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     assert wait_for(
         lambda: (
