@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlcli.episodes import running_average
 from rlcli.networks import ActorCritic
 from rlcli.normalization import ObservationNormalizer, RewardNormalizer
 from rlcli.rlhf.kl import AdaptiveKLController, kl_penalized_rewards
@@ -138,11 +139,7 @@ class PreferenceRewardSource:
                 learned, rollout.log_probs, reference_log_probs, self.kl_controller.beta
             )
             mean_kl = float(kl[rollout.valid].mean())
-            self._kl_average = (
-                mean_kl
-                if self._kl_average is None
-                else ((1 - KL_AVERAGE_WEIGHT) * self._kl_average + KL_AVERAGE_WEIGHT * mean_kl)
-            )
+            self._kl_average = running_average(self._kl_average, mean_kl, KL_AVERAGE_WEIGHT)
             self._scalars["rlhf/kl"] = mean_kl
             self._scalars["rlhf/kl_average"] = self._kl_average
             self._scalars["rlhf/beta"] = self.kl_controller.beta
