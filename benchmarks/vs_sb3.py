@@ -326,18 +326,9 @@ def run_random(case: Case, seed: int) -> dict[str, Any]:
     return {"sps": steps * case.num_envs / (time.perf_counter() - started)}
 
 
-def run_rlcli_compiled(case: Case, seed: int) -> dict[str, Any]:
-    """rlcli with ``compile=true``: the compile time (cold, or warm from inductor's on-disk cache)
-    is inside the training clock."""
-    return run_rlcli(case, seed, ("compile=true",))
-
-
-WORKERS = {
-    "rlcli": run_rlcli,
-    "rlcli compile=true": run_rlcli_compiled,
-    "sb3": run_sb3,
-    "random": run_random,
-}
+WORKERS = {"sb3": run_sb3, "random": run_random}
+"""Workers besides rlcli's; ``rlcli k=v ...`` runs rlcli with those settings (``compile=true``
+counts its compile time, cold or from inductor's on-disk cache, inside the training clock)."""
 DEVICE = os.environ.get("RLCLI_BENCH_DEVICE", "cpu")
 """cpu, or cuda for both tools (benchmarks/gpu_check.sh sets it)."""
 
@@ -351,7 +342,11 @@ def worker(implementation: str, case_name: str, seed: int) -> None:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     case = CASES[case_name]
     scaled = round(case.total_steps * float(os.environ.get(SCALE_VARIABLE, "1")))
-    result = WORKERS[implementation](replace(case, total_steps=scaled), seed)
+    scaled_case = replace(case, total_steps=scaled)
+    if implementation.startswith("rlcli"):
+        result = run_rlcli(scaled_case, seed, tuple(implementation.split()[1:]))
+    else:
+        result = WORKERS[implementation](scaled_case, seed)
     result["peak_rss_mb"] = peak_rss_mb()
     print("RESULT " + json.dumps(result))
 
@@ -415,6 +410,14 @@ def main() -> None:
         "--compiled", action="store_true", help="also run rlcli with compile=true, interleaved"
     )
     parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=[],
+        metavar="SETTINGS",
+        help="also run rlcli with these settings, interleaved: e.g. acting=numpy "
+        "'acting=numpy compile=true'",
+    )
+    parser.add_argument(
         "--scale", type=float, default=1.0, help="multiply every case's step budget (e.g. 0.5)"
     )
     arguments = parser.parse_args()
@@ -440,7 +443,8 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     for case_name in arguments.cases:
-        names = ["rlcli", "rlcli compile=true", "sb3"] if arguments.compiled else ["rlcli", "sb3"]
+        variants = (["compile=true"] if arguments.compiled else []) + arguments.variants
+        names = ["rlcli", *(f"rlcli {variant}" for variant in variants), "sb3"]
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         for seed in arguments.seeds:
             order = names if seed % 2 == 0 else names[::-1]

@@ -184,13 +184,16 @@ class ActorCritic(nn.Module):
             self.critic.append(nn.Linear(width, 1, bias=bias))
         if orthogonal_init:
             self._orthogonal_init()
+        self.activation_name = activation
         self._activation = ACTIVATION_FUNCTIONS[activation]
-        self._actor_layers = [m for m in self.actor_body if isinstance(m, nn.Linear)]
-        self._critic_layers = [m for m in self.critic or [] if isinstance(m, nn.Linear)]
+        self.actor_layers = [m for m in self.actor_body if isinstance(m, nn.Linear)]
+        """The actor body's Linear layers, in order (the head's output layer not included)."""
+        self.critic_layers = [m for m in self.critic or [] if isinstance(m, nn.Linear)]
+        """The critic's Linear layers, in order, its value output last."""
 
     def features(self, encoded: torch.Tensor) -> torch.Tensor:
         """Actor body output for encoded observations [B, F]."""
-        return run_mlp(encoded, self._actor_layers, self._activation, last_linear=False)
+        return run_mlp(encoded, self.actor_layers, self._activation, last_linear=False)
 
     def _orthogonal_init(self) -> None:
         """Orthogonal weights, zero biases (where there are any); small policy output layer (as
@@ -213,7 +216,7 @@ class ActorCritic(nn.Module):
     def _value_of(self, encoded: torch.Tensor) -> torch.Tensor:
         if self.critic is None:
             return encoded.new_zeros(encoded.shape[0])
-        values = run_mlp(encoded, self._critic_layers, self._activation, last_linear=True)
+        values = run_mlp(encoded, self.critic_layers, self._activation, last_linear=True)
         return values.squeeze(-1)
 
     def value(self, observations: torch.Tensor) -> torch.Tensor:
@@ -242,9 +245,9 @@ class ActorCritic(nn.Module):
         return self.head.sample(features)[0]
 
 
-def actions_for_env(actions: torch.Tensor, action_space: gym.Space) -> np.ndarray:
+def actions_for_env(actions: torch.Tensor | np.ndarray, action_space: gym.Space) -> np.ndarray:
     """Convert a batch of policy actions to what the vector env accepts (Box actions clipped)."""
-    array = actions.cpu().numpy()
+    array = actions if isinstance(actions, np.ndarray) else actions.cpu().numpy()
     if isinstance(action_space, gym.spaces.Box):
         return np.clip(array, action_space.low, action_space.high)
     return array

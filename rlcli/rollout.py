@@ -20,6 +20,7 @@ from rlcli import env_state
 from rlcli.envs import records_episode_statistics
 from rlcli.networks import ActorCritic, actions_for_env
 from rlcli.normalization import ObservationNormalizer, RewardNormalizer
+from rlcli.numpy_acting import NumpyActingPolicy, supports_numpy_acting
 
 ENV_SIDE = ("rewards", "terminations", "truncations", "valid")
 """Rollout fields the env writes, kept on the CPU while collecting."""
@@ -60,6 +61,16 @@ class Rollout:
         """The same rollout with every tensor on ``device`` (the tensors themselves when there)."""
         moved = {f.name: getattr(self, f.name) for f in fields(self)}
         return Rollout(**{k: None if v is None else v.to(device) for k, v in moved.items()})
+
+
+@dataclass
+class ActingRecord:
+    """Numpy views of a CPU rollout's acting side, which numpy acting writes into."""
+
+    observations: np.ndarray  # [T, N, *obs]
+    actions: np.ndarray  # [T, N] or [T, N, A]
+    log_probs: np.ndarray  # [T, N]
+    values: np.ndarray  # [T + 1, N]
 
 
 @dataclass
@@ -120,12 +131,17 @@ class RolloutCollector:
         reward_normalizer: RewardNormalizer | None = None,
         keep_raw_observations: bool = False,
         episodes_per_rollout: int = 0,
+        acting: str = "torch",
     ) -> None:
         """``keep_raw_observations`` also records unnormalised observations and the env's own
         rewards (for a learned reward model and the labellers that judge its segments).
         ``episodes_per_rollout`` > 0 ends a collection early, once every env has finished that many
-        episodes in it (``num_steps`` is then the most it collects)."""
+        episodes in it (``num_steps`` is then the most it collects). ``acting`` numpy acts from a
+        numpy copy of an MLP policy on the CPU (rlcli/numpy_acting.py), torch through the
+        network itself."""
         self.envs = envs
+        self.acting = acting
+        self._numpy_policy: NumpyActingPolicy | None = None
         self.num_steps = num_steps
         self.episodes_per_rollout = episodes_per_rollout
         self.device = device
@@ -147,6 +163,14 @@ class RolloutCollector:
         self._terminations = self.storage.terminations.numpy()
         self._truncations = self.storage.truncations.numpy()
         self._valid = self.storage.valid.numpy()
+        self._arrays = None
+        if device.type == "cpu":
+            self._arrays = ActingRecord(
+                *(getattr(self.storage, name).numpy() for name in ActingRecord.__annotations__)
+            )
+        self._raw_observations = (
+            None if self.storage.raw_observations is None else self.storage.raw_observations.numpy()
+        )
         self._raw_rewards = (
             self.storage.raw_rewards.numpy()
             if self.storage.raw_rewards is not None
@@ -163,10 +187,16 @@ class RolloutCollector:
         self._next_raw_observations = raw_observations
         self._next_observations = self._prepare(raw_observations)
 
-    def _prepare(self, raw_observations: np.ndarray) -> torch.Tensor:
+    def _prepare(
+        self, raw_observations: np.ndarray, as_array: bool = False
+    ) -> torch.Tensor | np.ndarray:
+        """The policy's input: raw observations cast (and normalised when on), as a numpy array
+        for numpy acting, else a tensor on the learner's device."""
         observations = np.asarray(raw_observations, dtype=self._observation_dtype)
         if self.observation_normalizer is not None:
             observations = self.observation_normalizer(observations, update=True)
+        if as_array:
+            return observations
         if self._staging is None:
             return torch.from_numpy(observations).to(self.device)
         # Through pinned memory, asynchronously: the policy's next actions, read back on the CPU,
@@ -188,33 +218,52 @@ class RolloutCollector:
         ``episodes_per_rollout`` episodes); the returned record is reused by the next call."""
         storage = self.storage
         action_space = self.envs.single_action_space
+        numpy_policy = self._numpy_acting_policy(agent)
+        # Numpy acting writes numpy arrays into numpy views of the (CPU) storage: a numpy
+        # assignment costs well under a microsecond, a tensor's several.
+        actor: ActorCritic | NumpyActingPolicy = numpy_policy or agent
+        record: Rollout | ActingRecord = storage if numpy_policy is None else self._arrays
+        as_array = numpy_policy is not None
         observations = self._next_observations
+        if as_array:
+            observations = observations.numpy()
         raw_observations = self._next_raw_observations
         wanted, episodes_ended = self.episodes_per_rollout, np.zeros(self.envs.num_envs, np.int64)
         length = self.num_steps
         with torch.inference_mode():
             for step in range(self.num_steps):
-                storage.observations[step] = observations
-                if storage.raw_observations is not None:
-                    storage.raw_observations[step] = torch.as_tensor(raw_observations)
-                actions, log_probs, values = agent.act(observations)
-                storage.actions[step] = actions
-                storage.log_probs[step] = log_probs
-                storage.values[step] = values
+                record.observations[step] = observations
+                if self._raw_observations is not None:
+                    self._raw_observations[step] = raw_observations
+                actions, log_probs, values = actor.act(observations)
+                record.actions[step] = actions
+                record.log_probs[step] = log_probs
+                record.values[step] = values
                 raw_observations, rewards, terminations, truncations, infos = self.envs.step(
                     actions_for_env(actions, action_space)
                 )
                 self._record_step(step, rewards, terminations, truncations, infos)
-                observations = self._prepare(raw_observations)
+                observations = self._prepare(raw_observations, as_array)
                 if wanted:
                     episodes_ended += terminations | truncations
                     if np.all(episodes_ended >= wanted):
                         length = step + 1
                         break
-            storage.values[length] = agent.value(observations)
-        self._next_observations = observations
+            record.values[length] = actor.value(observations)
+        self._next_observations = torch.as_tensor(observations)
         self._next_raw_observations = raw_observations
         return self._on_device(storage if length == self.num_steps else storage.first(length))
+
+    def _numpy_acting_policy(self, agent: ActorCritic) -> NumpyActingPolicy | None:
+        """A numpy copy of ``agent``'s current weights where ``acting`` allows and the network
+        supports it; None: the agent acts itself."""
+        if self.acting != "numpy" or not supports_numpy_acting(agent, self.device):
+            return None
+        if self._numpy_policy is None or self._numpy_policy.agent is not agent:
+            self._numpy_policy = NumpyActingPolicy(agent)
+        else:
+            self._numpy_policy.refresh()
+        return self._numpy_policy
 
     def _record_step(
         self,

@@ -195,6 +195,11 @@ class TrainConfig:
     """torch.compile of PPO's update step: false (the default: the same arithmetic on every
     machine), true, or auto (on when the time it is predicted to save over the budget exceeds
     its compile time, inductor's on-disk cache counted, so the choice can differ by machine)."""
+    acting: str = "torch"
+    """How rollouts call the policy: torch (the network itself; the default, the arithmetic
+    docs/results.md was measured with) or numpy (a numpy copy of an MLP policy on the CPU, its
+    actor and critic first layers fused: faster rollouts, the same distribution up to float
+    rounding, so a seed's run differs from its torch one; CNN policies act through torch)."""
     stop_when_solved: bool = False
     """Stop at the first evaluation at or above the env's reward threshold."""
     stop_when_running_return_solved: bool = False

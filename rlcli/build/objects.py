@@ -94,6 +94,7 @@ def build_source(
         None if learned_reward else reward_normalizer,  # the reward source scales its own
         keep_raw_observations=learned_reward,
         episodes_per_rollout=algo.episodes_per_update,
+        acting=config.acting,
     )
     if learned_reward:
         from rlcli.build.preferences import build_preference_source

@@ -11,6 +11,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rlcli.algos import ALGORITHMS
 from rlcli.compiling import COMPILE_MODES, compile_mode
 from rlcli.errors import UserError, install_hint
+from rlcli.numpy_acting import ACTING_MODES
 from rlcli.settings import TrainConfig
 
 CHECKPOINT_PREFERENCE = ("final", "latest", "best")
@@ -54,6 +55,10 @@ def _range_checks(config: TrainConfig) -> list[tuple[bool, str]]:
         (
             compile_mode(config.compile) in COMPILE_MODES,
             f"compile={config.compile!r} is not one of {', '.join(COMPILE_MODES)}",
+        ),
+        (
+            config.acting in ACTING_MODES,
+            f"acting={config.acting!r} is not one of {', '.join(ACTING_MODES)}",
         ),
         (
             env.vectorization in VECTORIZATION_MODES,

@@ -41,6 +41,7 @@ TRAIN_CASES = [
     (["env.kwargs.foo=1"], "env.kwargs.foo is not set; add a key to env.kwargs with +env.kwargs"),
     (["progress=fancy"], "progress='fancy' is not one of auto, bar, log, none"),
     (["track=mlflow"], "track='mlflow' is not one of none, wandb"),
+    (["acting=jax"], "acting='jax' is not one of torch, numpy"),
     (["algo.learning_rate=-1"], "algo.learning_rate=-1.0 must be > 0"),
     (["algo.gamma=1.5"], "algo.gamma=1.5 must be in (0, 1]"),
     (["algo.clip_coef=0"], "algo.clip_coef=0.0 must be > 0"),

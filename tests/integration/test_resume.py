@@ -52,6 +52,9 @@ RESUME_CASES = [
         ],
         id="ppo-Pendulum-v1-compiled-minibatches",
     ),
+    # Numpy acting draws from torch's generator, whose state the checkpoint holds.
+    pytest.param("ppo", ["env=CartPole-v1", "acting=numpy"], id="ppo-numpy-acting"),
+    pytest.param("ppo", ["env=Pendulum-v1", "acting=numpy"], id="ppo-Pendulum-v1-numpy-acting"),
     # Envs in worker processes: their state goes through AsyncVectorEnv; 106-step episodes put
     # a pending autoreset right at the 640-step stop (320 = 3 x 107 - 1 steps per env).
     pytest.param(
