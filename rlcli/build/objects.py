@@ -91,7 +91,7 @@ def build_source(
         config.seed,
         device,
         observation_normalizer,
-        None if learned_reward else reward_normalizer,  # the reward source scales its own
+        reward_normalizer,
         keep_raw_observations=learned_reward,
         episodes_per_rollout=algo.episodes_per_update,
         acting=config.acting,
@@ -99,7 +99,7 @@ def build_source(
     if learned_reward:
         from rlcli.build.preferences import build_preference_source
 
-        return build_preference_source(config, collector, reward_normalizer, run_dir)
+        return build_preference_source(config, collector, run_dir)
     return collector
 
 
@@ -117,7 +117,14 @@ def build_learner(
         observation_normalizer = ObservationNormalizer(
             envs.single_observation_space.shape, env.clip_observation
         )
-    if env.normalize_reward:
+    if env.normalize_reward and config.rlhf.enabled:
+        # The reward model scales its own output after every fit; a running return scale on top,
+        # its statistics gathered under earlier fits, measured worse (docs/rlhf.md).
+        log.info(
+            "rlhf: the learned reward is normalised by the reward model; env.normalize_reward "
+            "is not applied to it"
+        )
+    elif env.normalize_reward:
         reward_normalizer = RewardNormalizer(env.num_envs, algo.gamma, env.clip_reward)
     agent = make_agent(config, envs).to(device)
     optimizer = Adam(agent.parameters(), algo.learning_rate, eps=algo.adam_eps)

@@ -13,7 +13,7 @@ import torch
 from rlcli.build.settings import find_checkpoint, settings_from_dict
 from rlcli.checkpoint import load_checkpoint
 from rlcli.errors import UserError
-from rlcli.normalization import ObservationNormalizer, RewardNormalizer
+from rlcli.normalization import ObservationNormalizer
 from rlcli.rlhf.labellers import Labeller, SyntheticLabeller
 from rlcli.rlhf.reward_model import RewardModel
 from rlcli.rlhf.source import PreferenceRewardSource, ReferencePolicy
@@ -111,7 +111,6 @@ def build_labeller(config: TrainConfig, run_dir: Path | None) -> Labeller | None
 def build_preference_source(
     config: TrainConfig,
     collector: RolloutCollector,
-    reward_normalizer: RewardNormalizer | None,
     run_dir: Path | None = None,
 ) -> PreferenceRewardSource:
     """The reward source of an RLHF run (``rlhf.enabled``)."""
@@ -130,7 +129,6 @@ def build_preference_source(
         config.total_timesteps,
         build_labeller(config, run_dir),
         reference,
-        reward_normalizer,
         config.seed,
         config.algo.gamma,
     )

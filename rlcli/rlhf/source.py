@@ -18,7 +18,7 @@ import torch
 
 from rlcli.episodes import running_average
 from rlcli.networks import ActorCritic
-from rlcli.normalization import ObservationNormalizer, RewardNormalizer
+from rlcli.normalization import ObservationNormalizer
 from rlcli.rlhf.kl import AdaptiveKLController, kl_penalized_rewards
 from rlcli.rlhf.labellers import Labeller
 from rlcli.rlhf.reward_model import (
@@ -74,7 +74,6 @@ class PreferenceRewardSource:
         total_steps: int,
         labeller: Labeller | None,
         reference: ReferencePolicy | None = None,
-        reward_normalizer: RewardNormalizer | None = None,
         seed: int = 0,
         gamma: float = 0.99,
     ) -> None:
@@ -84,7 +83,6 @@ class PreferenceRewardSource:
         self.total_steps = total_steps
         self.labeller = labeller
         self.reference = reference
-        self.reward_normalizer = reward_normalizer
         self.gamma = min(gamma, 0.999)
         self.kl_controller = AdaptiveKLController(
             config.kl_coef if reference is not None else 0.0, config.kl_target, config.kl_horizon
@@ -144,18 +142,7 @@ class PreferenceRewardSource:
             self._scalars["rlhf/kl_average"] = self._kl_average
             self._scalars["rlhf/beta"] = self.kl_controller.beta
             self.kl_controller.update(mean_kl, self.steps_per_iteration)
-        rewards = rewards * rollout.valid
-        if self.reward_normalizer is not None:
-            dones = rollout.dones.numpy()
-            rewards = torch.from_numpy(
-                np.stack(
-                    [
-                        self.reward_normalizer(step_rewards, step_dones)
-                        for step_rewards, step_dones in zip(rewards.numpy(), dones, strict=True)
-                    ]
-                )
-            )
-        collected.rewards.copy_(rewards)
+        collected.rewards.copy_(rewards * rollout.valid)
         return collected
 
     def _learn_preferences(self, rollout: Rollout, inputs: torch.Tensor) -> None:
