@@ -132,7 +132,9 @@ def write_dataset(
         )
         for index, record in enumerate(records)
     ]
-    with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".collect-") as staging:
+    # Minari joins a relative dataset root onto itself: stage under an absolute path.
+    parent = destination.parent.resolve()
+    with tempfile.TemporaryDirectory(dir=parent, prefix=".collect-") as staging:
         with _minari_root(Path(staging)), warnings.catch_warnings():
             # Minari asks for an author, e-mail and code link; rlcli has none to give for a user.
             warnings.filterwarnings("ignore", category=UserWarning, module="minari")

@@ -80,6 +80,13 @@ def test_collect_writes_a_minari_dataset_of_the_policy(dataset):
     assert int(demonstrations.episode_index.max()) == 9
 
 
+def test_collect_to_a_relative_output_path(demonstrator, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    collect_command(CollectRequest(demonstrator, episodes=1, output=Path("out/relative")))
+    assert load_demonstrations("out/relative").episode_returns == [500.0]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["relative"]
+
+
 @pytest.mark.learning
 def test_behaviour_cloning_of_ten_solved_episodes_solves_cartpole(cloned):
     summary = json.loads((cloned / "summary.json").read_text())
