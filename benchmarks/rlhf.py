@@ -2,6 +2,8 @@
 
     python benchmarks/rlhf.py --envs Pendulum-v1 CartPole-v1 --seeds 0 1 2 --jobs 2
     python benchmarks/rlhf.py --overhead        # reward model + KL cost per env step (CartPole)
+    python benchmarks/rlhf.py --envs CartPole-v1 --seeds 0 1 2 3 --root outputs/rlhf-kl \
+        --set "rl_overrides=[total_timesteps=100000,rlhf.kl_coef=0.05,rlhf.kl_target=0.2]"
 
 Each pipeline is a plain ``rlcli rlhf env=E seed=S out=outputs/rlhf-bench/E_seedS`` in its own
 process; a re-run reuses finished stages. The table gives mean +- std over seeds of each stage's
@@ -23,8 +25,9 @@ from pathlib import Path
 STAGES = ("demonstrator", "sft", "rlhf", "control", "ppo_true_reward")
 
 
-def run_pipeline(env: str, seed: int, root: Path) -> Path:
-    """One ``rlcli rlhf`` pipeline; returns its directory."""
+def run_pipeline(env: str, seed: int, root: Path, extra: list[str]) -> Path:
+    """One ``rlcli rlhf`` pipeline (``extra``: more key=value arguments); returns its
+    directory."""
     out = root / f"{env}_seed{seed}"
     command = [
         sys.executable,
@@ -34,6 +37,7 @@ def run_pipeline(env: str, seed: int, root: Path) -> Path:
         f"env={env}",
         f"seed={seed}",
         f"out={out}",
+        *extra,
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -132,13 +136,18 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--root", type=Path, default=Path("outputs/rlhf-bench"))
     parser.add_argument("--overhead", action="store_true")
+    parser.add_argument(
+        "--set", nargs="*", default=[], help="more rlcli rlhf key=value arguments, every pipeline"
+    )
     arguments = parser.parse_args()
     if arguments.overhead:
         overhead()
         return
     cases = [(env, seed) for env in arguments.envs for seed in arguments.seeds]
     with ThreadPoolExecutor(arguments.jobs) as pool:
-        dirs = list(pool.map(lambda case: run_pipeline(*case, arguments.root), cases))
+        dirs = list(
+            pool.map(lambda case: run_pipeline(*case, arguments.root, arguments.set), cases)
+        )
     results: dict[str, list[Path]] = {}
     for (env, _), out in zip(cases, dirs, strict=True):
         results.setdefault(env, []).append(out)

@@ -152,6 +152,9 @@ class RlhfConfig:
     """Most recent segments kept to draw pairs from."""
     shuffle_labels: bool = False
     """Control experiment: train the reward model on labels shuffled across pairs."""
+    reward_scale: float = 1.0
+    """Multiplier of the normalised learned reward (its absorbing value included) that PPO
+    receives; PPO's value and gradient-norm clipping are not scale-free."""
     reward_model_config: RewardModelConfig = field(default_factory=RewardModelConfig)
     labeller: LabellerConfig = field(default_factory=LabellerConfig)
 

@@ -185,6 +185,7 @@ def _validate_rlhf(config: TrainConfig) -> None:
             rlhf.kl_target is None or rlhf.kl_target > 0,
             f"rlhf.kl_target={rlhf.kl_target} must be > 0 or null",
         ),
+        (rlhf.reward_scale > 0, f"rlhf.reward_scale={rlhf.reward_scale} must be > 0"),
         (rlhf.segment_length >= 2, f"rlhf.segment_length={rlhf.segment_length} must be >= 2"),
         (rlhf.label_budget >= 1, f"rlhf.label_budget={rlhf.label_budget} must be >= 1"),
         (

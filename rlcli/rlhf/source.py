@@ -127,6 +127,7 @@ class PreferenceRewardSource:
             # is paid on the terminal step, which GAE does not bootstrap.
             absorbing_value = self.reward_model.absorbing_reward() * self.gamma / (1 - self.gamma)
             learned = (learned + absorbing_value * rollout.terminations) * rollout.valid
+            learned = learned * self.config.reward_scale
         self._account_learned_returns(learned, rollout)
         rewards = learned
         if self.reference is not None:
@@ -164,6 +165,10 @@ class PreferenceRewardSource:
             return
         self._label_and_fit(wanted)
         self.reward_model.fit_output_statistics(self.pool.segments)
+        self._scalars["rlhf/reward_model_output_std"] = float(self.reward_model.output_scale)
+        self._scalars["rlhf/absorbing_reward"] = float(
+            self.reward_model.absorbing_reward().detach()
+        )
 
     def _label_and_fit(self, wanted: int) -> None:
         assert self.pool.segments is not None and self.labeller is not None

@@ -60,6 +60,7 @@ TRAIN_CASES = [
     (["device=tpu"], "device='tpu' is not one of auto, cpu, cuda"),
     (["env=CartPole-v1", "env.id=Acrobot-v1"], "use env=generic env.id=Acrobot-v1"),
     (["init_from=/no/such/run"], "is neither a checkpoint file nor a run directory"),
+    (["rlhf.enabled=true", "rlhf.reward_scale=0"], "rlhf.reward_scale=0.0 must be > 0"),
 ]
 
 

@@ -133,6 +133,27 @@ def test_an_rlhf_run_logs_kl_beta_labels_and_learned_return(cloned, settings, tm
     assert checkpoint["collector"]["rlhf"]["comparisons"]["preferences"].shape == (20,)
 
 
+def test_reward_scale_multiplies_the_learned_reward_ppo_receives(cloned, settings, tmp_path):
+    from rlcli.build.objects import build_training_run
+
+    model = _reward_model_dir(cloned, tmp_path)
+    rewards = {}
+    for scale in (1.0, 0.25):
+        config = settings(
+            "algo=ppo",
+            "env=CartPole-v1",
+            *RLHF_SHORT,
+            "rlhf.online=false",
+            f"rlhf.reward_model={model}",
+            f"rlhf.reward_scale={scale}",
+        )
+        run = build_training_run(config, tmp_path / f"scale{scale}")
+        rewards[scale] = run.learner.source.collect(run.learner.agent).rewards.clone()
+        run.close()
+    assert rewards[1.0].abs().sum() > 0
+    torch.testing.assert_close(rewards[0.25], rewards[1.0] * 0.25)
+
+
 def test_reward_model_stage_fits_labels_and_refuses_bad_label_files(cloned, tmp_path):
     from rlcli.build import settings_from_dict
     from rlcli.settings import LabellerConfig, RlhfConfig
