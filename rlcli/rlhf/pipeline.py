@@ -149,7 +149,10 @@ def run_pipeline(config: PipelineConfig) -> dict[str, dict[str, Any]]:
         for name, shuffled in (("reward_model", False), ("reward_model_control", True)):
             if shuffled and not config.control:
                 continue
+            # The RL stages' settings, with the model this stage writes (rlhf.online=false
+            # needs one to validate).
             extra = ["rlhf.shuffle_labels=true"] if shuffled else []
+            extra.append(f"rlhf.reward_model={out / name}")
             summaries[name] = run_reward_stage(out / name, out / "sft", [*learned, *extra], config)
     runs = [
         ("rlhf", [], "reward_model"),

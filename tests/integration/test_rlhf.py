@@ -179,6 +179,49 @@ def test_reward_model_stage_fits_labels_and_refuses_bad_label_files(cloned, tmp_
         run_reward_model_stage(policy, checkpoint, tmp_path / "rm_people", rlhf, 2000, 0)
 
 
+PIPELINE_SHORT = [
+    "env=CartPole-v1",
+    "demo_episodes=2",
+    "sft_overrides=[total_timesteps=2048,eval.every_steps=2048]",
+    "reward_model_labels=20",
+    "reward_model_steps=1000",
+    "rl_overrides=[total_timesteps=512,env.num_envs=2,algo.num_steps=64,algo.num_minibatches=2,"
+    "rlhf.segment_length=8,rlhf.online=false]",
+]
+PIPELINE_STAGES = (
+    "demonstrator",
+    "sft",
+    "reward_model",
+    "reward_model_control",
+    "rlhf",
+    "control",
+    "ppo_true_reward",
+)
+
+
+def test_the_pipeline_runs_every_stage_once_and_reports(tmp_path):
+    out = tmp_path / "pipeline"
+    first = run_cli("rlhf", *PIPELINE_SHORT, f"out={out}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    finished = {
+        stage: (out / stage / "summary.json").stat().st_mtime_ns for stage in PIPELINE_STAGES
+    }
+    report = (out / "report.md").read_text()
+    for stage in ("demonstrator", "sft", "rlhf", "control", "ppo_true_reward"):
+        assert f"| {stage} |" in report
+    assert (out / "report.png").stat().st_size > 0
+    # rlhf.online=false: the RL stages train on stage 2's model alone, no labels of their own.
+    rlhf_summary = json.loads((out / "rlhf" / "summary.json").read_text())
+    assert "final_rlhf_labels" not in rlhf_summary
+
+    again = run_cli("rlhf", *PIPELINE_SHORT, f"out={out}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count("already finished") == 5
+    assert {
+        stage: (out / stage / "summary.json").stat().st_mtime_ns for stage in PIPELINE_STAGES
+    } == finished
+
+
 @pytest.fixture
 def workspace(tmp_path, cloned, dataset) -> Path:
     shutil.copytree(cloned, tmp_path / "sft")
