@@ -133,6 +133,10 @@ def run_pipeline(config: PipelineConfig) -> dict[str, dict[str, Any]]:
     rl = ["algo=ppo", *common, *config.rl_overrides]
     learned = [*rl, "rlhf.enabled=true"]
     start: list[str] = []
+    # (RL stage, its reward-model stage, their extra overrides): RLHF and its control.
+    arms = [("rlhf", "reward_model", [])]
+    if config.control:
+        arms.append(("control", "reward_model_control", ["rlhf.shuffle_labels=true"]))
     if config.sft:
         demonstrator = Path(config.demonstrator) if config.demonstrator else out / "demonstrator"
         if config.demonstrator is None:
@@ -146,23 +150,14 @@ def run_pipeline(config: PipelineConfig) -> dict[str, dict[str, Any]]:
             "sft", out / "sft", ["algo=bc", *common, f"dataset={dataset}", *config.sft_overrides]
         )
         start = [f"init_from={out / 'sft'}", f"rlhf.reference={out / 'sft'}"]
-        for name, shuffled in (("reward_model", False), ("reward_model_control", True)):
-            if shuffled and not config.control:
-                continue
-            # The RL stages' settings, with the model this stage writes (rlhf.online=false
+        for _, model, shuffle in arms:
+            # Stage 2 reads the RL stages' settings, with the model it writes (rlhf.online=false
             # needs one to validate).
-            extra = ["rlhf.shuffle_labels=true"] if shuffled else []
-            extra.append(f"rlhf.reward_model={out / name}")
-            summaries[name] = run_reward_stage(out / name, out / "sft", [*learned, *extra], config)
-    runs = [
-        ("rlhf", [], "reward_model"),
-        ("control", ["rlhf.shuffle_labels=true"], "reward_model_control"),
-    ]
-    for name, extra, model in runs:
-        if name == "control" and not config.control:
-            continue
+            overrides = [*learned, *shuffle, f"rlhf.reward_model={out / model}"]
+            summaries[model] = run_reward_stage(out / model, out / "sft", overrides, config)
+    for name, model, shuffle in arms:
         from_model = [f"rlhf.reward_model={out / model}"] if config.sft else []
-        summaries[name] = run_stage(name, out / name, [*learned, *start, *from_model, *extra])
+        summaries[name] = run_stage(name, out / name, [*learned, *start, *from_model, *shuffle])
     if config.true_reward_baseline:
         init = start[:1]
         summaries["ppo_true_reward"] = run_stage(

@@ -126,8 +126,8 @@ class PreferenceRewardSource:
             # A termination enters the absorbing state for good: its discounted learned value
             # is paid on the terminal step, which GAE does not bootstrap.
             absorbing_value = self.reward_model.absorbing_reward() * self.gamma / (1 - self.gamma)
-            learned = (learned + absorbing_value * rollout.terminations) * rollout.valid
-            learned = learned * self.config.reward_scale
+            learned = learned + absorbing_value * rollout.terminations
+            learned = learned * rollout.valid * self.config.reward_scale
         self._account_learned_returns(learned, rollout)
         rewards = learned
         if self.reference is not None:
