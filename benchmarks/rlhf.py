@@ -4,8 +4,8 @@
     python benchmarks/rlhf.py --overhead        # reward model + KL cost per env step (CartPole)
     python benchmarks/rlhf.py --envs CartPole-v1 --seeds 0 1 2 --root outputs/rlhf-kl \
         --set "rl_overrides=[total_timesteps=100000,stop_when_solved=false,rlhf.label_budget=200,\
-rlhf.label_every_steps=5000,rlhf.kl_coef=0.05,rlhf.kl_target=0.2,rlhf.reward_scale=0.1]"
-                                                # rl_overrides replaces the preset's whole list
+rlhf.label_every_steps=5000,rlhf.kl_coef=0.05,rlhf.kl_target=0.2,rlhf.reward_scale=0.1,\
+algo.gamma=0.99,algo.gae_lambda=0.95]"          # rl_overrides replaces the preset's whole list
 
 Each pipeline is a plain ``rlcli rlhf env=E seed=S out=outputs/rlhf-bench/E_seedS`` in its own
 process; a re-run reuses finished stages. The table gives mean +- std over seeds of each stage's
