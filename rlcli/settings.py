@@ -82,6 +82,10 @@ class RewardModelConfig:
     """One of tanh, relu, elu, gelu, silu."""
     ensemble_size: int = 3
     """Members; their disagreement picks the pairs to label (Christiano et al. 2017)."""
+    use_action: bool = True
+    """Learn r(s, a); false learns r(s) from the observation alone, for envs whose reward
+    depends on the state (an action input lets the model prefer actions the labels never
+    judged, and PPO follows such preferences directly)."""
     learning_rate: float = 1e-3
     """Adam learning rate of every fit."""
     weight_decay: float = 1e-4

@@ -23,12 +23,16 @@ from rlcli.settings import RewardModelConfig, TrainConfig
 REWARD_MODEL_KIND = "rlcli.reward_model"
 
 
+def action_feature_size(action_space: gym.Space) -> int:
+    """Width of the action's features, the last columns of a reward model's inputs."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        return int(action_space.n)
+    return int(action_space.shape[0])
+
+
 def reward_input_size(observation_space: gym.Space, action_space: gym.Space) -> int:
     """Width of (flattened observation, action features)."""
-    observation_size = int(torch.tensor(observation_space.shape).prod())
-    if isinstance(action_space, gym.spaces.Discrete):
-        return observation_size + int(action_space.n)
-    return observation_size + int(action_space.shape[0])
+    return int(torch.tensor(observation_space.shape).prod()) + action_feature_size(action_space)
 
 
 def reward_model_payload(model: RewardModel, config: RewardModelConfig, env_id: str) -> dict:
@@ -42,9 +46,10 @@ def reward_model_payload(model: RewardModel, config: RewardModelConfig, env_id: 
     }
 
 
-def load_reward_model(path: str, env_id: str, input_size: int) -> RewardModel:
+def load_reward_model(path: str, env_id: str, input_size: int, action_size: int) -> RewardModel:
     """A reward model saved by a reward-model stage (a .pt file or the directory holding
-    reward_model.pt), checked to be made for ``env_id``."""
+    reward_model.pt), checked to be made for ``env_id``; the last ``action_size`` inputs are the
+    action's."""
     location = Path(path)
     file = location / "reward_model.pt" if location.is_dir() else location
     if not file.is_file():
@@ -57,7 +62,7 @@ def load_reward_model(path: str, env_id: str, input_size: int) -> RewardModel:
             f"rlhf.reward_model={path!r} was learned for env {payload['env_id']!r}; this run is "
             f"on {env_id!r}"
         )
-    model = RewardModel(input_size, RewardModelConfig(**payload["config"]))
+    model = RewardModel(input_size, RewardModelConfig(**payload["config"]), action_size)
     model.load_state_dict(payload["state"])
     return model
 
@@ -117,10 +122,11 @@ def build_preference_source(
     rlhf = config.rlhf
     envs = collector.envs
     input_size = reward_input_size(envs.single_observation_space, envs.single_action_space)
+    action_size = action_feature_size(envs.single_action_space)
     if rlhf.reward_model is not None:
-        model = load_reward_model(rlhf.reward_model, config.env.id, input_size)
+        model = load_reward_model(rlhf.reward_model, config.env.id, input_size, action_size)
     else:
-        model = RewardModel(input_size, rlhf.reward_model_config)
+        model = RewardModel(input_size, rlhf.reward_model_config, action_size)
     reference = load_reference(rlhf.reference, config, envs) if rlhf.reference else None
     return PreferenceRewardSource(
         collector,

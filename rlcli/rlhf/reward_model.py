@@ -49,9 +49,11 @@ class RewardModel(nn.Module):
     """Ensemble of MLP reward functions over standardised (observation, action) features.
 
     ``forward`` returns every member's reward [M, ...]; ``reward`` the ensemble mean, shifted and
-    scaled so that rewards on recent behaviour have zero mean and unit std (Christiano et al.)."""
+    scaled so that rewards on recent behaviour have zero mean and unit std (Christiano et al.).
+    The inputs' last ``action_size`` features are the action's; without ``config.use_action``
+    they are zeroed, so the model is a function of the observation alone."""
 
-    def __init__(self, input_size: int, config: RewardModelConfig) -> None:
+    def __init__(self, input_size: int, config: RewardModelConfig, action_size: int = 0) -> None:
         super().__init__()
         self.members = nn.ModuleList()
         for _ in range(config.ensemble_size):
@@ -65,11 +67,20 @@ class RewardModel(nn.Module):
         self.register_buffer("input_std", torch.ones(input_size))
         self.register_buffer("output_shift", torch.zeros(()))
         self.register_buffer("output_scale", torch.ones(()))
+        used = torch.ones(input_size)
+        if not config.use_action and action_size > 0:
+            used[input_size - action_size :] = 0.0
+        # Rebuilt from the config, not saved: checkpoints stay loadable either way.
+        self.register_buffer("used_features", used, persistent=False)
+
+    def features(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Standardised inputs [*batch, F], unused (action) features zeroed."""
+        return (inputs - self.input_mean) / self.input_std * self.used_features
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Rewards [M, *batch] of every member for inputs [*batch, F]."""
-        standardised = (inputs - self.input_mean) / self.input_std
-        return torch.stack([member(standardised).squeeze(-1) for member in self.members])
+        features = self.features(inputs)
+        return torch.stack([member(features).squeeze(-1) for member in self.members])
 
     def reward(self, inputs: torch.Tensor) -> torch.Tensor:
         """The normalised ensemble-mean reward [*batch]."""
@@ -167,8 +178,7 @@ def _member_loss(
     member = model.members[index]
 
     def summed(segments: Segments) -> torch.Tensor:
-        standardised = (segments.inputs - model.input_mean) / model.input_std
-        real = (member(standardised).squeeze(-1) * segments.mask).sum(-1)
+        real = (member(model.features(segments.inputs)).squeeze(-1) * segments.mask).sum(-1)
         return real + model.absorbing[index] * (~segments.mask).sum(-1)
 
     return bradley_terry_loss(

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from rlcli.build.objects import make_agent, seed_everything
-from rlcli.build.preferences import reward_model_payload
+from rlcli.build.preferences import action_feature_size, reward_model_payload
 from rlcli.checkpoint import save_checkpoint
-from rlcli.envs import make_vector_env
+from rlcli.envs import make_env, make_vector_env
 from rlcli.errors import UserError
 from rlcli.evaluate_command import observation_normalizer
 from rlcli.metrics import MetricsWriter, write_json
@@ -64,6 +64,15 @@ def roll_out_segments(
     segments = rollout_segments(rollout, inputs, length)
     collector.close()
     return segments
+
+
+def action_size_of(policy_config: TrainConfig) -> int:
+    """Width of the action features in the env's reward-model inputs."""
+    env = make_env(policy_config.env.id, policy_config.env.kwargs)
+    try:
+        return action_feature_size(env.action_space)
+    finally:
+        env.close()
 
 
 def synthetic_labels(
@@ -149,8 +158,9 @@ def run_reward_model_stage(
     source = Path(rlhf.labeller.labels_file) if rlhf.labeller.labels_file else labels_path
     comparisons = comparisons_from_labels(read_labels(source), segments, source)
     env = policy_config.env
-    observation_space_size = segments.inputs.shape[-1]
-    model = RewardModel(observation_space_size, rlhf.reward_model_config)
+    model = RewardModel(
+        segments.inputs.shape[-1], rlhf.reward_model_config, action_size_of(policy_config)
+    )
     fit = fit_reward_model(model, comparisons, rlhf.reward_model_config, generator)
     model.fit_output_statistics(segments)
     save_checkpoint(

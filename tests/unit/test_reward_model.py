@@ -51,3 +51,33 @@ def test_padding_teaches_whether_ending_early_is_bad():
     model.fit_output_statistics(segments)
     alive = model.reward(inputs[:100].reshape(-1, 1)).mean()
     assert float(model.absorbing_reward()) < float(alive) - 1.0
+
+
+def test_a_state_only_model_ignores_the_action_features():
+    generator = torch.Generator().manual_seed(2)
+    inputs = torch.rand((50, 3), generator=generator)  # two observation features, one action
+    other_actions = inputs.clone()
+    other_actions[:, 2] = torch.rand(50, generator=generator) * 4 - 2
+    other_states = inputs.clone()
+    other_states[:, 0] += 1.0
+    state_only = RewardModel(3, RewardModelConfig(use_action=False), action_size=1)
+    assert torch.equal(state_only(inputs), state_only(other_actions))
+    assert not torch.equal(state_only(inputs), state_only(other_states))
+    with_action = RewardModel(3, RewardModelConfig(), action_size=1)
+    assert not torch.equal(with_action(inputs), with_action(other_actions))
+
+
+def test_a_saved_state_only_model_loads_state_only(tmp_path):
+    from rlcli.build.preferences import load_reward_model, reward_model_payload
+    from rlcli.checkpoint import save_checkpoint
+
+    config = RewardModelConfig(use_action=False)
+    model = RewardModel(4, config, action_size=1)
+    save_checkpoint(
+        tmp_path / "reward_model.pt", reward_model_payload(model, config, "Pendulum-v1")
+    )
+    loaded = load_reward_model(str(tmp_path), "Pendulum-v1", 4, 1)
+    inputs = torch.rand(20, 4)
+    other_actions = torch.cat([inputs[:, :3], torch.rand(20, 1) * 4 - 2], dim=-1)
+    assert torch.equal(loaded(inputs), model(inputs))
+    assert torch.equal(loaded(inputs), loaded(other_actions))
