@@ -84,8 +84,8 @@ class RewardModelConfig:
     """Members; their disagreement picks the pairs to label (Christiano et al. 2017)."""
     use_action: bool = True
     """Learn r(s, a); false learns r(s) from the observation alone, for envs whose reward
-    depends on the state (an action input lets the model prefer actions the labels never
-    judged, and PPO follows such preferences directly)."""
+    depends on the state (an action input lets the model rate actions differently where the
+    labels never judged them, and PPO receives that difference on every sampled action)."""
     learning_rate: float = 1e-3
     """Adam learning rate of every fit."""
     weight_decay: float = 1e-4

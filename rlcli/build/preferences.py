@@ -16,18 +16,12 @@ from rlcli.errors import UserError
 from rlcli.normalization import ObservationNormalizer
 from rlcli.rlhf.labellers import Labeller, SyntheticLabeller
 from rlcli.rlhf.reward_model import RewardModel
+from rlcli.rlhf.segments import action_feature_size
 from rlcli.rlhf.source import PreferenceRewardSource, ReferencePolicy
 from rlcli.rollout import RolloutCollector
 from rlcli.settings import RewardModelConfig, TrainConfig
 
 REWARD_MODEL_KIND = "rlcli.reward_model"
-
-
-def action_feature_size(action_space: gym.Space) -> int:
-    """Width of the action's features, the last columns of a reward model's inputs."""
-    if isinstance(action_space, gym.spaces.Discrete):
-        return int(action_space.n)
-    return int(action_space.shape[0])
 
 
 def reward_input_size(observation_space: gym.Space, action_space: gym.Space) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from rlcli.build.objects import make_agent, seed_everything
-from rlcli.build.preferences import action_feature_size, reward_model_payload
+from rlcli.build.preferences import reward_model_payload
 from rlcli.checkpoint import save_checkpoint
 from rlcli.envs import make_env, make_vector_env
 from rlcli.errors import UserError
@@ -28,6 +28,7 @@ from rlcli.rlhf.reward_model import Comparisons, RewardModel, fit_reward_model, 
 from rlcli.rlhf.segments import (
     SEGMENTS_FILE,
     Segments,
+    action_feature_size,
     load_segments,
     reward_inputs,
     rollout_segments,

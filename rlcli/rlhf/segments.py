@@ -13,6 +13,13 @@ from torch import nn
 from rlcli.rollout import Rollout
 
 
+def action_feature_size(action_space: gym.Space) -> int:
+    """Width of ``action_features``: the last columns of a reward model's inputs."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        return int(action_space.n)
+    return int(action_space.shape[0])
+
+
 def action_features(actions: torch.Tensor, action_space: gym.Space) -> torch.Tensor:
     """Actions as reward-model inputs [..., A]: one-hot for Discrete, clipped values for Box."""
     if isinstance(action_space, gym.spaces.Discrete):
