@@ -358,6 +358,11 @@ class RolloutCollector:
             return None
         return self.num_steps * self.envs.num_envs
 
+    @property
+    def next_raw_observations(self) -> torch.Tensor:
+        """The unnormalised observations the next ``collect`` starts from [N, *obs]."""
+        return torch.as_tensor(self._next_raw_observations)
+
     def drain_scalars(self) -> dict[str, float]:
         """No collector-specific scalars (a reward-model source adds its own)."""
         return {}

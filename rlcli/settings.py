@@ -86,6 +86,10 @@ class RewardModelConfig:
     """Learn r(s, a); false learns r(s) from the observation alone, for envs whose reward
     depends on the state (an action input lets the model rate actions differently where the
     labels never judged them, and PPO receives that difference on every sampled action)."""
+    use_next_observation: bool = False
+    """Learn r(s, a, s'): the observation after the step is an input too (as imitation's reward
+    nets allow). A reward that pays a change of state, as LunarLander's shaping pays touching
+    down once, is then a function of the inputs; r(s, a) spreads it over the states after."""
     learning_rate: float = 1e-3
     """Adam learning rate of every fit."""
     weight_decay: float = 1e-4
@@ -150,6 +154,15 @@ class RlhfConfig:
     """Ask for new labels and refit the reward model every this many env steps."""
     segment_length: int = 25
     """Env steps per segment (about 1-2 s of behaviour)."""
+    absorbing_steps: int | None = None
+    """Absorbing steps a termination is paid for (discounted); null: forever, gamma / (1 -
+    gamma) of them. Labels judge the absorbing reward over at most segment_length - 1 steps;
+    paying it forever multiplies its error by 1 / (1 - gamma), 1,000 at gamma 0.999."""
+    termination_pair_fraction: float = 0.0
+    """Share of each round's pairs (stage 2's included) that put a segment ending in a
+    termination against a random one. PPO pays the learned reward of the absorbing state
+    gamma / (1 - gamma) times per termination, so where episodes end by success as well as
+    failure that reward must be judged; random or disputed pairs rarely hold such segments."""
     candidates_per_label: int = 4
     """Random pairs scored per label wanted; the most disputed are asked (1 = random pairs)."""
     segment_pool: int = 2_000

@@ -16,17 +16,12 @@ from rlcli.errors import UserError
 from rlcli.normalization import ObservationNormalizer
 from rlcli.rlhf.labellers import Labeller, SyntheticLabeller
 from rlcli.rlhf.reward_model import RewardModel
-from rlcli.rlhf.segments import action_feature_size
+from rlcli.rlhf.segments import action_feature_size, reward_input_size
 from rlcli.rlhf.source import PreferenceRewardSource, ReferencePolicy
 from rlcli.rollout import RolloutCollector
 from rlcli.settings import RewardModelConfig, TrainConfig
 
 REWARD_MODEL_KIND = "rlcli.reward_model"
-
-
-def reward_input_size(observation_space: gym.Space, action_space: gym.Space) -> int:
-    """Width of (flattened observation, action features)."""
-    return int(torch.tensor(observation_space.shape).prod()) + action_feature_size(action_space)
 
 
 def reward_model_payload(model: RewardModel, config: RewardModelConfig, env_id: str) -> dict:
@@ -40,10 +35,11 @@ def reward_model_payload(model: RewardModel, config: RewardModelConfig, env_id: 
     }
 
 
-def load_reward_model(path: str, env_id: str, input_size: int, action_size: int) -> RewardModel:
+def load_reward_model(
+    path: str, env_id: str, observation_space: gym.Space, action_space: gym.Space
+) -> RewardModel:
     """A reward model saved by a reward-model stage (a .pt file or the directory holding
-    reward_model.pt), checked to be made for ``env_id``; the last ``action_size`` inputs are the
-    action's."""
+    reward_model.pt), checked to be made for ``env_id`` and its spaces."""
     location = Path(path)
     file = location / "reward_model.pt" if location.is_dir() else location
     if not file.is_file():
@@ -51,12 +47,14 @@ def load_reward_model(path: str, env_id: str, input_size: int, action_size: int)
     payload = load_checkpoint(file)
     if payload.get("kind") != REWARD_MODEL_KIND:
         raise UserError(f"rlhf.reward_model={path!r} is not an rlcli reward model checkpoint")
+    config = RewardModelConfig(**payload["config"])
+    input_size = reward_input_size(observation_space, action_space, config.use_next_observation)
     if payload["env_id"] != env_id or payload["input_size"] != input_size:
         raise UserError(
             f"rlhf.reward_model={path!r} was learned for env {payload['env_id']!r}; this run is "
             f"on {env_id!r}"
         )
-    model = RewardModel(input_size, RewardModelConfig(**payload["config"]), action_size)
+    model = RewardModel(input_size, config, action_feature_size(action_space))
     model.load_state_dict(payload["state"])
     return model
 
@@ -115,12 +113,14 @@ def build_preference_source(
     """The reward source of an RLHF run (``rlhf.enabled``)."""
     rlhf = config.rlhf
     envs = collector.envs
-    input_size = reward_input_size(envs.single_observation_space, envs.single_action_space)
-    action_size = action_feature_size(envs.single_action_space)
+    observation_space, action_space = envs.single_observation_space, envs.single_action_space
     if rlhf.reward_model is not None:
-        model = load_reward_model(rlhf.reward_model, config.env.id, input_size, action_size)
+        model = load_reward_model(rlhf.reward_model, config.env.id, observation_space, action_space)
     else:
-        model = RewardModel(input_size, rlhf.reward_model_config, action_size)
+        input_size = reward_input_size(
+            observation_space, action_space, rlhf.reward_model_config.use_next_observation
+        )
+        model = RewardModel(input_size, rlhf.reward_model_config, action_feature_size(action_space))
     reference = load_reference(rlhf.reference, config, envs) if rlhf.reference else None
     return PreferenceRewardSource(
         collector,

@@ -201,6 +201,14 @@ def _validate_rlhf(config: TrainConfig) -> None:
             f"rlhf.candidates_per_label={rlhf.candidates_per_label} must be >= 1",
         ),
         (
+            0 <= rlhf.termination_pair_fraction <= 1,
+            f"rlhf.termination_pair_fraction={rlhf.termination_pair_fraction} must be in [0, 1]",
+        ),
+        (
+            rlhf.absorbing_steps is None or rlhf.absorbing_steps >= 0,
+            f"rlhf.absorbing_steps={rlhf.absorbing_steps} must be >= 0 or null",
+        ),
+        (
             model.ensemble_size >= 1,
             f"rlhf.reward_model_config.ensemble_size={model.ensemble_size} must be >= 1",
         ),

@@ -23,7 +23,7 @@ import torch
 from rlcli.envs import env_spec, make_env
 from rlcli.errors import UserError
 from rlcli.rendering import prepare_headless_rendering, tracking_camera
-from rlcli.rlhf.segments import Segments
+from rlcli.rlhf.segments import Segments, action_feature_size
 
 MIN_CLIP_SECONDS = 1.5
 """Short segments are slowed down to last at least this long (Christiano et al. showed 1-2 s)."""
@@ -100,7 +100,7 @@ def split_inputs(
     size = int(np.prod(shape))
     inputs = segments.inputs
     observations = inputs[..., :size].reshape(*inputs.shape[:2], *shape).numpy()
-    features = inputs[..., size:]
+    features = inputs[..., inputs.shape[-1] - action_feature_size(action_space) :]
     if isinstance(action_space, gym.spaces.Discrete):
         actions = features.argmax(-1).numpy()
     else:

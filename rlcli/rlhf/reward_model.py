@@ -55,6 +55,7 @@ class RewardModel(nn.Module):
 
     def __init__(self, input_size: int, config: RewardModelConfig, action_size: int = 0) -> None:
         super().__init__()
+        self.uses_next_observation = config.use_next_observation
         self.members = nn.ModuleList()
         for _ in range(config.ensemble_size):
             member = mlp(input_size, config.hidden_sizes, config.activation)

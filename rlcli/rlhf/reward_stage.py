@@ -30,17 +30,24 @@ from rlcli.rlhf.segments import (
     Segments,
     action_feature_size,
     load_segments,
-    reward_inputs,
+    random_pairs,
+    reward_input_size,
+    rollout_reward_inputs,
     rollout_segments,
     save_segments,
     segment_ids,
+    termination_pairs,
 )
 from rlcli.rollout import RolloutCollector
-from rlcli.settings import RlhfConfig, TrainConfig
+from rlcli.settings import RewardModelConfig, RlhfConfig, TrainConfig
 
 
 def roll_out_segments(
-    policy_config: TrainConfig, checkpoint: dict[str, Any], steps: int, length: int
+    policy_config: TrainConfig,
+    checkpoint: dict[str, Any],
+    steps: int,
+    length: int,
+    next_observation: bool = False,
 ) -> Segments:
     """Segments of ``length`` from about ``steps`` env steps of the checkpoint's policy (sampling
     its actions, as the RL stage will)."""
@@ -61,17 +68,22 @@ def roll_out_segments(
         keep_raw_observations=True,
     )
     rollout = collector.collect(agent)
-    inputs = reward_inputs(rollout.raw_observations, rollout.actions, envs.single_action_space, 2)
+    inputs = rollout_reward_inputs(
+        rollout, collector.next_raw_observations, envs.single_action_space, next_observation
+    )
     segments = rollout_segments(rollout, inputs, length)
     collector.close()
     return segments
 
 
-def action_size_of(policy_config: TrainConfig) -> int:
-    """Width of the action features in the env's reward-model inputs."""
+def input_layout_of(policy_config: TrainConfig, config: RewardModelConfig) -> tuple[int, int]:
+    """(input width, action feature width) of the env's reward-model inputs."""
     env = make_env(policy_config.env.id, policy_config.env.kwargs)
     try:
-        return action_feature_size(env.action_space)
+        return (
+            reward_input_size(env.observation_space, env.action_space, config.use_next_observation),
+            action_feature_size(env.action_space),
+        )
     finally:
         env.close()
 
@@ -80,15 +92,17 @@ def synthetic_labels(
     segments: Segments, count: int, rlhf: RlhfConfig, generator: torch.Generator
 ) -> list[dict]:
     """``count`` random pairs answered by the synthetic teacher, as labels-file lines."""
-    size = len(segments)
-    first = torch.randint(size, (count,), generator=generator)
-    second = (first + torch.randint(1, max(size, 2), (count,), generator=generator)) % size
+    ending_first, ending_second = termination_pairs(
+        segments, round(count * rlhf.termination_pair_fraction), generator
+    )
+    first, second = random_pairs(len(segments), count - len(ending_first), generator)
+    first, second = torch.cat([first, ending_first]), torch.cat([second, ending_second])
     labeller = SyntheticLabeller(rlhf.labeller, generator)
     preferences = labeller.label(segments.true_rewards[first], segments.true_rewards[second])
     if rlhf.shuffle_labels:
         preferences = preferences[torch.randperm(count, generator=generator)]
     answer = {1.0: "left", 0.0: "right", 0.5: "equal"}
-    ids = segment_ids(size)
+    ids = segment_ids(len(segments))
     stamp = now()
     return [
         {
@@ -151,17 +165,28 @@ def run_reward_model_stage(
     if segments_path.is_file():  # labelled by people since the last run: keep their segments
         segments = load_segments(segments_path)
     else:
-        segments = roll_out_segments(policy_config, checkpoint, steps, rlhf.segment_length)
+        segments = roll_out_segments(
+            policy_config,
+            checkpoint,
+            steps,
+            rlhf.segment_length,
+            rlhf.reward_model_config.use_next_observation,
+        )
         save_segments(segments_path, segments)
+    input_size, action_size = input_layout_of(policy_config, rlhf.reward_model_config)
+    if segments.inputs.shape[-1] != input_size:
+        raise UserError(
+            f"{segments_path} holds inputs of width {segments.inputs.shape[-1]}; this reward "
+            f"model takes {input_size} (rlhf.reward_model_config.use_next_observation="
+            f"{str(rlhf.reward_model_config.use_next_observation).lower()})"
+        )
     generator = torch.Generator().manual_seed(policy_config.seed + 2)
     if rlhf.labeller.kind == "synthetic" and not labels_path.is_file():
         append_labels(labels_path, synthetic_labels(segments, labels, rlhf, generator))
     source = Path(rlhf.labeller.labels_file) if rlhf.labeller.labels_file else labels_path
     comparisons = comparisons_from_labels(read_labels(source), segments, source)
     env = policy_config.env
-    model = RewardModel(
-        segments.inputs.shape[-1], rlhf.reward_model_config, action_size_of(policy_config)
-    )
+    model = RewardModel(input_size, rlhf.reward_model_config, action_size)
     fit = fit_reward_model(model, comparisons, rlhf.reward_model_config, generator)
     model.fit_output_statistics(segments)
     save_checkpoint(

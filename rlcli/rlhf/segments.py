@@ -30,12 +30,42 @@ def action_features(actions: torch.Tensor, action_space: gym.Space) -> torch.Ten
 
 
 def reward_inputs(
-    observations: torch.Tensor, actions: torch.Tensor, action_space: gym.Space, leading: int
+    observations: torch.Tensor,
+    actions: torch.Tensor,
+    action_space: gym.Space,
+    leading: int,
+    next_observations: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Reward-model inputs [*lead, F]: flattened raw observations beside the action features;
-    ``leading`` is how many leading batch dimensions the tensors have."""
-    flat = observations.reshape(*observations.shape[:leading], -1).float()
-    return torch.cat([flat, action_features(actions, action_space)], dim=-1)
+    """Reward-model inputs [*lead, F]: flattened raw observations, then the next observations
+    when given, then the action features; ``leading`` is how many leading batch dimensions the
+    tensors have."""
+    parts = [observations.reshape(*observations.shape[:leading], -1).float()]
+    if next_observations is not None:
+        parts.append(next_observations.reshape(*next_observations.shape[:leading], -1).float())
+    return torch.cat([*parts, action_features(actions, action_space)], dim=-1)
+
+
+def reward_input_size(
+    observation_space: gym.Space, action_space: gym.Space, next_observation: bool = False
+) -> int:
+    """Width of ``reward_inputs``: observation, next observation when used, action features."""
+    observation_size = int(np.prod(observation_space.shape))
+    return observation_size * (2 if next_observation else 1) + action_feature_size(action_space)
+
+
+def rollout_reward_inputs(
+    rollout: Rollout, after_last: torch.Tensor, action_space: gym.Space, next_observation: bool
+) -> torch.Tensor:
+    """``reward_inputs`` [T, N, F] of a rollout kept with raw observations; ``after_last`` are
+    the raw observations after its last step. Row t's next observation is row t + 1's (after an
+    episode's last step that is its final observation: the following row is the ignored
+    autoreset one)."""
+    assert rollout.raw_observations is not None, "the collector must keep raw observations"
+    following = None
+    if next_observation:
+        after = torch.as_tensor(after_last, dtype=rollout.raw_observations.dtype)[None]
+        following = torch.cat([rollout.raw_observations[1:], after])
+    return reward_inputs(rollout.raw_observations, rollout.actions, action_space, 2, following)
 
 
 @dataclass
@@ -179,11 +209,25 @@ class SegmentPool:
         if len(self.segments) > self.capacity:
             self.segments = self.segments.select(slice(-self.capacity, None))
 
-    def random_pairs(
-        self, count: int, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Indices (a [count], b [count]) of random pairs of distinct segments."""
-        size = len(self)
-        first = torch.randint(size, (count,), generator=generator)
-        offset = torch.randint(1, max(size, 2), (count,), generator=generator)
-        return first, (first + offset) % size
+
+def random_pairs(
+    size: int, count: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (a [count], b [count]) of random pairs of distinct segments out of ``size``."""
+    first = torch.randint(size, (count,), generator=generator)
+    offset = torch.randint(1, max(size, 2), (count,), generator=generator)
+    return first, (first + offset) % size
+
+
+def termination_pairs(
+    segments: Segments, count: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Up to ``count`` pairs (a, b) whose a is a random segment that ends in a termination
+    (absorbing padding) and b a random other segment; none when no segment ends so."""
+    ending = (~segments.mask).any(-1).nonzero().squeeze(-1)
+    if count <= 0 or len(ending) == 0:
+        empty = torch.zeros(0, dtype=torch.long)
+        return empty, empty
+    first = ending[torch.randint(len(ending), (count,), generator=generator)]
+    offset = torch.randint(1, max(len(segments), 2), (count,), generator=generator)
+    return first, (first + offset) % len(segments)

@@ -28,12 +28,27 @@ from rlcli.rlhf.reward_model import (
     disagreement,
     fit_reward_model,
 )
-from rlcli.rlhf.segments import SegmentPool, Segments, reward_inputs, rollout_segments
+from rlcli.rlhf.segments import (
+    SegmentPool,
+    Segments,
+    random_pairs,
+    rollout_reward_inputs,
+    rollout_segments,
+    termination_pairs,
+)
 from rlcli.rollout import Episode, Rollout, RolloutCollector
 from rlcli.settings import RlhfConfig
 
 KL_AVERAGE_WEIGHT = 0.05
 """Weight of each rollout's KL in ``rlhf/kl_average`` (one rollout's estimate is noisy)."""
+
+
+def absorbing_discount(gamma: float, steps: int | None) -> float:
+    """Sum of gamma^k over the absorbing steps after a termination, k = 1 .. steps (forever
+    when ``steps`` is None): gamma / (1 - gamma), or gamma (1 - gamma^steps) / (1 - gamma)."""
+    if steps is None:
+        return gamma / (1 - gamma)
+    return gamma * (1 - gamma**steps) / (1 - gamma)
 
 
 @dataclass
@@ -118,14 +133,21 @@ class PreferenceRewardSource:
         # go back into the collected rollout, wherever the learner keeps it.
         rollout = collected.to(torch.device("cpu"))
         assert rollout.raw_observations is not None and rollout.raw_rewards is not None
-        inputs = reward_inputs(rollout.raw_observations, rollout.actions, self.action_space, 2)
+        inputs = rollout_reward_inputs(
+            rollout,
+            self.collector.next_raw_observations,
+            self.action_space,
+            self.reward_model.uses_next_observation,
+        )
         if self.config.online and self.labeller is not None:
             self._learn_preferences(rollout, inputs)
         with torch.no_grad():
             learned = self.reward_model.reward(inputs)  # [T, N]
-            # A termination enters the absorbing state for good: its discounted learned value
-            # is paid on the terminal step, which GAE does not bootstrap.
-            absorbing_value = self.reward_model.absorbing_reward() * self.gamma / (1 - self.gamma)
+            # A termination enters the absorbing state: its discounted learned value is paid on
+            # the terminal step, which GAE does not bootstrap.
+            absorbing_value = self.reward_model.absorbing_reward() * absorbing_discount(
+                self.gamma, self.config.absorbing_steps
+            )
             learned = learned + absorbing_value * rollout.terminations
             learned = learned * rollout.valid * self.config.reward_scale
         self._account_learned_returns(learned, rollout)
@@ -173,13 +195,18 @@ class PreferenceRewardSource:
     def _label_and_fit(self, wanted: int) -> None:
         assert self.pool.segments is not None and self.labeller is not None
         pool = self.pool.segments
-        first, second = self.pool.random_pairs(
-            wanted * self.config.candidates_per_label, self.generator
+        ending_first, ending_second = termination_pairs(
+            pool, round(wanted * self.config.termination_pair_fraction), self.generator
+        )
+        wanted -= len(ending_first)
+        first, second = random_pairs(
+            len(pool), wanted * self.config.candidates_per_label, self.generator
         )
         if self.config.candidates_per_label > 1:
             disputed = disagreement(self.reward_model, pool.select(first), pool.select(second))
             chosen = disputed.argsort(descending=True)[:wanted]
             first, second = first[chosen], second[chosen]
+        first, second = torch.cat([first, ending_first]), torch.cat([second, ending_second])
         new = self.labeller.ask(pool.select(first), pool.select(second))
         if len(new) == 0:  # nobody answered in time: train on with the last reward model
             return

@@ -9,7 +9,7 @@ import torch
 
 from rlcli.rlhf.kl import AdaptiveKLController, kl_penalized_rewards
 from rlcli.rlhf.preferences import bradley_terry_loss, pair_accuracy, ranking_to_pairs
-from rlcli.rlhf.source import labels_due
+from rlcli.rlhf.source import absorbing_discount, labels_due
 
 
 def test_bradley_terry_loss_matches_hand_computed_values():
@@ -81,3 +81,10 @@ def test_label_schedule_gives_more_labels_early():
     assert labels_due(200_000, 100_000, 500, 0.25) == 500
     first_half = labels_due(50_000, 100_000, 500, 0.0)
     assert first_half > 500 - first_half  # more labels in the first half than in the second
+
+
+def test_absorbing_steps_are_paid_forever_or_for_a_set_number():
+    assert absorbing_discount(0.9, None) == pytest.approx(9.0)  # 0.9 / 0.1
+    assert absorbing_discount(0.9, 2) == pytest.approx(0.9 + 0.81)
+    assert absorbing_discount(0.999, 25) == pytest.approx(sum(0.999**k for k in range(1, 26)))
+    assert absorbing_discount(0.9, 0) == 0.0

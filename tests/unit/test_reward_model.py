@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import torch
 
 from rlcli.rlhf.labellers import SyntheticLabeller
@@ -76,8 +77,59 @@ def test_a_saved_state_only_model_loads_state_only(tmp_path):
     save_checkpoint(
         tmp_path / "reward_model.pt", reward_model_payload(model, config, "Pendulum-v1")
     )
-    loaded = load_reward_model(str(tmp_path), "Pendulum-v1", 4, 1)
+    pendulum = gym.make("Pendulum-v1")
+    loaded = load_reward_model(
+        str(tmp_path), "Pendulum-v1", pendulum.observation_space, pendulum.action_space
+    )
     inputs = torch.rand(20, 4)
     other_actions = torch.cat([inputs[:, :3], torch.rand(20, 1) * 4 - 2], dim=-1)
     assert torch.equal(loaded(inputs), model(inputs))
     assert torch.equal(loaded(inputs), loaded(other_actions))
+
+
+def test_a_reward_paid_on_a_change_of_state_needs_the_next_observation():
+    # Each step moves a feature from s to an unrelated s'; the env pays s' - s (a potential
+    # difference, as LunarLander's shaping): r(s, a, s') can represent it, r(s, a) cannot.
+    generator = torch.Generator().manual_seed(3)
+    states = torch.rand((400, 5, 2), generator=generator)  # [S, L, (s, s')]
+    segments = Segments(states, states[..., 1] - states[..., 0], torch.ones(400, 5, dtype=bool))
+    pairs = labelled_pairs(segments, 300, generator)
+    held_out = labelled_pairs(segments, 500, generator)
+    with_next = RewardModel(2, RewardModelConfig(epochs=30, use_next_observation=True))
+    fit_reward_model(with_next, pairs, model_config(), generator)
+    state_only = Segments(states[..., :1], segments.true_rewards, segments.mask)
+    without = RewardModel(1, model_config())
+    fit_reward_model(without, labelled_pairs(state_only, 300, generator), model_config(), generator)
+    assert evaluate_pairs(with_next, held_out) >= 0.9
+    assert evaluate_pairs(without, labelled_pairs(state_only, 500, generator)) < 0.8
+
+
+def test_reward_inputs_put_the_next_observation_between_state_and_action():
+    from rlcli.rlhf.segments import reward_input_size, rollout_reward_inputs
+    from rlcli.rollout import Rollout
+
+    steps, envs = 3, 2
+    raw = torch.arange(steps * envs * 2, dtype=torch.float32).reshape(steps, envs, 2)
+    after_last = torch.full((envs, 2), -1.0)
+    flags = torch.zeros(steps, envs, dtype=torch.bool)
+    rollout = Rollout(
+        observations=raw,
+        actions=torch.ones(steps, envs, dtype=torch.long),
+        log_probs=torch.zeros(steps, envs),
+        values=torch.zeros(steps + 1, envs),
+        rewards=torch.zeros(steps, envs),
+        terminations=flags,
+        truncations=flags,
+        valid=~flags,
+        raw_observations=raw,
+    )
+    space = gym.spaces.Discrete(3)
+    inputs = rollout_reward_inputs(rollout, after_last, space, next_observation=True)
+    assert inputs.shape == (steps, envs, 2 + 2 + 3)
+    assert inputs.shape[-1] == reward_input_size(gym.spaces.Box(0, 1, (2,)), space, True)
+    assert torch.equal(inputs[:, :, :2], raw)
+    assert torch.equal(inputs[:2, :, 2:4], raw[1:])
+    assert torch.equal(inputs[2, :, 2:4], after_last)
+    assert torch.equal(inputs[..., 4:], torch.tensor([0.0, 1.0, 0.0]).expand(steps, envs, 3))
+    plain = rollout_reward_inputs(rollout, after_last, space, next_observation=False)
+    assert torch.equal(plain, torch.cat([inputs[..., :2], inputs[..., 4:]], dim=-1))

@@ -11,8 +11,9 @@ import torch
 from rlcli.errors import UserError
 from rlcli.rlhf.labellers import SyntheticLabeller
 from rlcli.rlhf.labels import append_labels, read_labels
-from rlcli.rlhf.segments import cut_segments
-from rlcli.settings import LabellerConfig
+from rlcli.rlhf.reward_stage import synthetic_labels
+from rlcli.rlhf.segments import Segments, cut_segments, termination_pairs
+from rlcli.settings import LabellerConfig, RlhfConfig
 
 
 def test_segments_stay_inside_episodes_and_terminations_are_padded():
@@ -34,6 +35,39 @@ def test_segments_stay_inside_episodes_and_terminations_are_padded():
     assert segments.mask[padded].tolist() == [True, False]
     assert segments.true_rewards[padded].tolist() == [1.0, 0.0]  # failing early returns less
     assert segments.mask.sum() == 9
+
+
+def _segments_ending_at(ended: list[int], count: int = 10, length: int = 3) -> Segments:
+    """``count`` segments of which those at ``ended`` end in a termination after one step."""
+    mask = torch.ones(count, length, dtype=torch.bool)
+    mask[ended, 1:] = False
+    return Segments(torch.zeros(count, length, 1), torch.zeros(count, length), mask)
+
+
+def test_termination_pairs_put_an_ending_segment_against_another():
+    generator = torch.Generator().manual_seed(0)
+    first, second = termination_pairs(_segments_ending_at([3, 7]), 50, generator)
+    assert len(first) == len(second) == 50
+    assert set(first.tolist()) == {3, 7}  # both ending segments are drawn, nothing else
+    assert (first != second).all()
+    assert len(set(second.tolist())) > 2  # the other side ranges over the pool
+
+
+def test_no_termination_pairs_without_an_ending_segment_or_a_count():
+    generator = torch.Generator().manual_seed(0)
+    assert len(termination_pairs(_segments_ending_at([]), 5, generator)[0]) == 0
+    state = generator.get_state()
+    assert len(termination_pairs(_segments_ending_at([3]), 0, generator)[0]) == 0
+    assert torch.equal(generator.get_state(), state)  # draws nothing: streams stay as they were
+
+
+def test_stage_two_labels_hold_the_asked_share_of_termination_pairs():
+    rlhf = RlhfConfig(termination_pair_fraction=0.25)
+    labels = synthetic_labels(
+        _segments_ending_at([4], count=40), 40, rlhf, torch.Generator().manual_seed(0)
+    )
+    assert len(labels) == 40
+    assert sum("seg-000004" in (label["left"], label["right"]) for label in labels) >= 10
 
 
 def test_the_oracle_prefers_the_higher_true_return():
