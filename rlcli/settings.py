@@ -274,6 +274,9 @@ class PipelineConfig:
     """``rlcli train`` overrides of the demonstrator (e.g. a small budget for a mediocre one)."""
     demo_episodes: int = 10
     """Demonstration episodes collected from the demonstrator."""
+    demo_deterministic: bool = True
+    """Collect the demonstrator's mode actions; false samples them, so SFT learns the
+    demonstrator's action distribution (and its entropy) rather than its mode."""
     sft: bool = True
     """Run stage 1 (SFT by behaviour cloning) and start RL from it; false starts RL from
     scratch with an online reward model only (no reference policy)."""

@@ -144,7 +144,12 @@ def run_pipeline(config: PipelineConfig) -> dict[str, dict[str, Any]]:
             summaries["demonstrator"] = run_stage("demonstrator", demonstrator, overrides)
         dataset = out / "demonstrations"
         if not (dataset / "collect.json").is_file():
-            request = CollectRequest(demonstrator, config.demo_episodes, output=dataset)
+            request = CollectRequest(
+                demonstrator,
+                config.demo_episodes,
+                deterministic=config.demo_deterministic,
+                output=dataset,
+            )
             collect_command(request)
         summaries["sft"] = run_stage(
             "sft", out / "sft", ["algo=bc", *common, f"dataset={dataset}", *config.sft_overrides]

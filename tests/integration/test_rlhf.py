@@ -179,6 +179,34 @@ def test_reward_model_stage_fits_labels_and_refuses_bad_label_files(cloned, tmp_
         run_reward_model_stage(policy, checkpoint, tmp_path / "rm_people", rlhf, 2000, 0)
 
 
+def test_an_r_s_a_s_next_model_runs_through_both_stages(cloned, settings, tmp_path):
+    from rlcli.build import settings_from_dict
+    from rlcli.settings import RewardModelConfig, RlhfConfig
+
+    checkpoint = load_checkpoint(cloned / "checkpoints" / "final.pt")
+    policy = settings_from_dict(checkpoint["config"])
+    rlhf = RlhfConfig(reward_model_config=RewardModelConfig(use_next_observation=True))
+    run_reward_model_stage(policy, checkpoint, tmp_path / "rm", rlhf, 2000, 40)
+    payload = load_checkpoint(tmp_path / "rm" / "reward_model.pt")
+    assert payload["input_size"] == 4 + 4 + 2  # observation, next observation, one-hot action
+    assert payload["config"]["use_next_observation"] is True
+    # PPO from scratch falls often; every pair asked puts a segment that ends first.
+    config = settings(
+        "algo=ppo",
+        "env=CartPole-v1",
+        *RLHF_SHORT,
+        f"rlhf.reward_model={tmp_path / 'rm'}",
+        "rlhf.termination_pair_fraction=1.0",
+    )
+    summary = train(config, tmp_path / "rl")
+    assert summary.extra["final_rlhf_labels"] == 20
+    comparisons = load_checkpoint(tmp_path / "rl" / "checkpoints" / "final.pt")["collector"][
+        "rlhf"
+    ]["comparisons"]
+    assert comparisons["first"]["inputs"].shape[-1] == 10
+    assert (~comparisons["first"]["mask"]).any(-1).all()
+
+
 PIPELINE_SHORT = [
     "env=CartPole-v1",
     "demo_episodes=2",
