@@ -21,6 +21,7 @@ from rlcli.rlhf.segments import (
     SEGMENTS_FILE,
     Segments,
     cut_segments,
+    random_pairs,
     reward_inputs,
     save_segments,
     segment_ids,
@@ -68,9 +69,7 @@ def queue_random_pairs(
 ) -> None:
     """segments.npz, the clips of ``pairs`` random pairs of distinct segments, and the pairs."""
     size = len(segments)
-    generator = torch.Generator().manual_seed(seed)
-    first = torch.randint(size, (pairs,), generator=generator)
-    second = (first + torch.randint(1, size, (pairs,), generator=generator)) % size
+    first, second = random_pairs(size, pairs, torch.Generator().manual_seed(seed))
     ids = segment_ids(size)
     used = sorted(set(first.tolist()) | set(second.tolist()))
     write_clips(env, segments.select(torch.tensor(used)), [ids[i] for i in used], directory / CLIPS)

@@ -46,7 +46,8 @@ class Comparisons:
 
 
 class RewardModel(nn.Module):
-    """Ensemble of MLP reward functions over standardised (observation, action) features.
+    """Ensemble of MLP reward functions over standardised (observation, [next observation,]
+    action) features (``reward_inputs``'s layout).
 
     ``forward`` returns every member's reward [M, ...]; ``reward`` the ensemble mean, shifted and
     scaled so that rewards on recent behaviour have zero mean and unit std (Christiano et al.).
