@@ -90,6 +90,11 @@ class RewardModelConfig:
     """Learn r(s, a, s'): the observation after the step is an input too (as imitation's reward
     nets allow). A reward that pays a change of state, as LunarLander's shaping pays touching
     down once, is then a function of the inputs; r(s, a) spreads it over the states after."""
+    absorbing_from_last_step: bool = False
+    """The reward of the absorbing state after a termination is a function of the episode's last
+    step (its inputs: with use_next_observation, the final observation) instead of one number:
+    where episodes end by success as well as failure (LunarLander comes to rest or crashes), the
+    two endings are then worth different amounts forever after."""
     learning_rate: float = 1e-3
     """Adam learning rate of every fit."""
     weight_decay: float = 1e-4

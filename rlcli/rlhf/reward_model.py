@@ -45,6 +45,13 @@ class Comparisons:
         )
 
 
+def scalar_mlp(input_size: int, config: RewardModelConfig) -> nn.Sequential:
+    """An MLP of the config's hidden sizes with one output: a member, or an absorbing head."""
+    network = mlp(input_size, config.hidden_sizes, config.activation)
+    network.append(nn.Linear(config.hidden_sizes[-1], 1))
+    return network
+
+
 class RewardModel(nn.Module):
     """Ensemble of MLP reward functions over standardised (observation, [next observation,]
     action) features (``reward_inputs``'s layout).
@@ -52,19 +59,24 @@ class RewardModel(nn.Module):
     ``forward`` returns every member's reward [M, ...]; ``reward`` the ensemble mean, shifted and
     scaled so that rewards on recent behaviour have zero mean and unit std (Christiano et al.).
     The inputs' last ``action_size`` features are the action's; without ``config.use_action``
-    they are zeroed, so the model is a function of the observation alone."""
+    they are zeroed, so the model is a function of the observation alone. A step in the absorbing
+    state after a termination is worth one learned number per member, plus, with
+    ``config.absorbing_from_last_step``, a function of the episode's last step."""
 
     def __init__(self, input_size: int, config: RewardModelConfig, action_size: int = 0) -> None:
         super().__init__()
         self.uses_next_observation = config.use_next_observation
-        self.members = nn.ModuleList()
-        for _ in range(config.ensemble_size):
-            member = mlp(input_size, config.hidden_sizes, config.activation)
-            member.append(nn.Linear(config.hidden_sizes[-1], 1))
-            self.members.append(member)
+        self.members = nn.ModuleList(
+            [scalar_mlp(input_size, config) for _ in range(config.ensemble_size)]
+        )
         # Each member's reward for one step in the absorbing state after a termination: padded
         # segment steps are worth this, so the labels decide whether ending is good or bad.
         self.absorbing = nn.Parameter(torch.zeros(config.ensemble_size))
+        self.absorbing_heads = nn.ModuleList(
+            [scalar_mlp(input_size, config) for _ in range(config.ensemble_size)]
+            if config.absorbing_from_last_step
+            else []
+        )
         self.register_buffer("input_mean", torch.zeros(input_size))
         self.register_buffer("input_std", torch.ones(input_size))
         self.register_buffer("output_shift", torch.zeros(()))
@@ -88,9 +100,25 @@ class RewardModel(nn.Module):
         """The normalised ensemble-mean reward [*batch]."""
         return (self(inputs).mean(0) - self.output_shift) / self.output_scale
 
-    def absorbing_reward(self) -> torch.Tensor:
-        """The normalised ensemble-mean reward of one absorbing step (a scalar)."""
-        return (self.absorbing.mean() - self.output_shift) / self.output_scale
+    def member_absorbing(self, index: int, last_inputs: torch.Tensor) -> torch.Tensor:
+        """Member ``index``'s raw reward [*batch] of one absorbing step after an episode whose
+        last step had inputs [*batch, F]."""
+        value = self.absorbing[index].expand(last_inputs.shape[:-1])
+        if len(self.absorbing_heads):
+            head = self.absorbing_heads[index]
+            value = value + head(self.features(last_inputs)).squeeze(-1)
+        return value
+
+    def absorbing_rewards(self, last_inputs: torch.Tensor) -> torch.Tensor:
+        """Every member's raw absorbing reward [M, *batch] (see ``member_absorbing``)."""
+        return torch.stack(
+            [self.member_absorbing(index, last_inputs) for index in range(len(self.members))]
+        )
+
+    def absorbing_reward(self, last_inputs: torch.Tensor) -> torch.Tensor:
+        """The normalised ensemble-mean reward [*batch] of one absorbing step after an episode
+        whose last step had inputs [*batch, F]."""
+        return (self.absorbing_rewards(last_inputs).mean(0) - self.output_shift) / self.output_scale
 
     def fit_input_statistics(self, inputs: torch.Tensor) -> None:
         """Standardise inputs with the mean and std of ``inputs`` [*, F]."""
@@ -103,7 +131,8 @@ class RewardModel(nn.Module):
         segments, absorbing padding included (so the scale reflects what the labels compare)."""
         with torch.no_grad():
             per_step = self(segments.inputs).mean(0)  # [S, L]
-            values = torch.where(segments.mask, per_step, self.absorbing.mean())
+            absorbing = self.absorbing_rewards(segments.last_inputs()).mean(0)  # [S]
+            values = torch.where(segments.mask, per_step, absorbing[:, None])
         self.output_shift.copy_(values.mean())
         self.output_scale.copy_(values.std().clamp_min(1e-6) if values.numel() > 1 else 1.0)
 
@@ -111,7 +140,8 @@ class RewardModel(nn.Module):
 def segment_returns(model: RewardModel, segments: Segments) -> torch.Tensor:
     """Summed raw member rewards of segments, absorbing padding included: [M, P]."""
     padded = (~segments.mask).sum(-1)  # [P]
-    return (model(segments.inputs) * segments.mask).sum(-1) + model.absorbing[:, None] * padded
+    absorbing = model.absorbing_rewards(segments.last_inputs())  # [M, P]
+    return (model(segments.inputs) * segments.mask).sum(-1) + absorbing * padded
 
 
 def disagreement(model: RewardModel, first: Segments, second: Segments) -> torch.Tensor:
@@ -181,7 +211,8 @@ def _member_loss(
 
     def summed(segments: Segments) -> torch.Tensor:
         real = (member(model.features(segments.inputs)).squeeze(-1) * segments.mask).sum(-1)
-        return real + model.absorbing[index] * (~segments.mask).sum(-1)
+        absorbing = model.member_absorbing(index, segments.last_inputs())
+        return real + absorbing * (~segments.mask).sum(-1)
 
     return bradley_terry_loss(
         summed(batch.first),

@@ -98,6 +98,12 @@ class Segments:
         """Inputs of the real (unpadded) steps [R, F]."""
         return self.inputs[self.mask]
 
+    def last_inputs(self) -> torch.Tensor:
+        """Inputs of each segment's last real step [S, F]: the step a termination ended on,
+        where the segment is padded (real steps come first)."""
+        last = (self.mask.sum(-1) - 1).clamp_min(0)
+        return self.inputs[torch.arange(len(self)), last]
+
 
 def rollout_segments(rollout: Rollout, inputs: torch.Tensor, length: int) -> Segments:
     """``cut_segments`` of one rollout kept with raw rewards; ``inputs`` from ``reward_inputs``."""

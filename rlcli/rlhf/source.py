@@ -145,7 +145,8 @@ class PreferenceRewardSource:
             learned = self.reward_model.reward(inputs)  # [T, N]
             # A termination enters the absorbing state: its discounted learned value is paid on
             # the terminal step, which GAE does not bootstrap.
-            absorbing_value = self.reward_model.absorbing_reward() * absorbing_discount(
+            # Row t's inputs are those of the episode's last step where step t terminated it.
+            absorbing_value = self.reward_model.absorbing_reward(inputs) * absorbing_discount(
                 self.gamma, self.config.absorbing_steps
             )
             learned = learned + absorbing_value * rollout.terminations
@@ -188,9 +189,13 @@ class PreferenceRewardSource:
         self._label_and_fit(wanted)
         self.reward_model.fit_output_statistics(self.pool.segments)
         self._scalars["rlhf/reward_model_output_std"] = float(self.reward_model.output_scale)
-        self._scalars["rlhf/absorbing_reward"] = float(
-            self.reward_model.absorbing_reward().detach()
-        )
+        pool = self.pool.segments
+        assert pool is not None
+        ending = (~pool.mask).any(-1)
+        if bool(ending.any()):  # the mean over the pool's endings
+            with torch.no_grad():
+                absorbing = self.reward_model.absorbing_reward(pool.last_inputs()[ending])
+            self._scalars["rlhf/absorbing_reward"] = float(absorbing.mean())
 
     def _label_and_fit(self, wanted: int) -> None:
         assert self.pool.segments is not None and self.labeller is not None

@@ -179,17 +179,19 @@ def test_reward_model_stage_fits_labels_and_refuses_bad_label_files(cloned, tmp_
         run_reward_model_stage(policy, checkpoint, tmp_path / "rm_people", rlhf, 2000, 0)
 
 
-def test_an_r_s_a_s_next_model_runs_through_both_stages(cloned, settings, tmp_path):
+def test_an_r_s_a_s_next_model_with_ending_heads_runs_through_both_stages(cloned, settings, tmp_path):
     from rlcli.build import settings_from_dict
     from rlcli.settings import RewardModelConfig, RlhfConfig
 
     checkpoint = load_checkpoint(cloned / "checkpoints" / "final.pt")
     policy = settings_from_dict(checkpoint["config"])
-    rlhf = RlhfConfig(reward_model_config=RewardModelConfig(use_next_observation=True))
+    model_config = RewardModelConfig(use_next_observation=True, absorbing_from_last_step=True)
+    rlhf = RlhfConfig(reward_model_config=model_config)
     run_reward_model_stage(policy, checkpoint, tmp_path / "rm", rlhf, 2000, 40)
     payload = load_checkpoint(tmp_path / "rm" / "reward_model.pt")
     assert payload["input_size"] == 4 + 4 + 2  # observation, next observation, one-hot action
     assert payload["config"]["use_next_observation"] is True
+    assert any(key.startswith("absorbing_heads.") for key in payload["state"])
     # PPO from scratch falls often; every pair asked puts a segment that ends first.
     config = settings(
         "algo=ppo",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import pytest
 import torch
 
 from rlcli.rlhf.labellers import SyntheticLabeller
@@ -51,7 +52,7 @@ def test_padding_teaches_whether_ending_early_is_bad():
     fit_reward_model(model, labelled_pairs(segments, 300, generator), model_config(), generator)
     model.fit_output_statistics(segments)
     alive = model.reward(inputs[:100].reshape(-1, 1)).mean()
-    assert float(model.absorbing_reward()) < float(alive) - 1.0
+    assert float(model.absorbing_reward(inputs[100:, 1]).mean()) < float(alive) - 1.0
 
 
 def test_a_state_only_model_ignores_the_action_features():
@@ -133,3 +134,33 @@ def test_reward_inputs_put_the_next_observation_between_state_and_action():
     assert torch.equal(inputs[..., 4:], torch.tensor([0.0, 1.0, 0.0]).expand(steps, envs, 3))
     plain = rollout_reward_inputs(rollout, after_last, space, next_observation=False)
     assert torch.equal(plain, torch.cat([inputs[..., :2], inputs[..., 4:]], dim=-1))
+
+
+def test_an_ending_dependent_absorbing_reward_tells_success_from_failure():
+    # A third of the segments go on (-0.1 per step, a fuel cost), a third end in success (+1 on
+    # the last step), a third in failure (-1); a feature of the last step says which. Absorbing
+    # steps are worth 0 to the teacher.
+    generator = torch.Generator().manual_seed(4)
+    count, length = 300, 6
+    kind = torch.arange(count) % 3  # 0 goes on, 1 succeeds, 2 fails
+    real = torch.where(kind == 0, length, torch.randint(1, length, (count,), generator=generator))
+    mask = torch.arange(length) < real[:, None]
+    ending = torch.tensor([0.0, 1.0, -1.0])[kind]
+    last_step = (torch.arange(length) == real[:, None] - 1) & (kind != 0)[:, None]
+    ending_feature = last_step * ending[:, None]
+    inputs = torch.stack([torch.rand(count, length, generator=generator), ending_feature], -1)
+    true_rewards = torch.where(last_step, ending_feature, torch.full_like(ending_feature, -0.1))
+    segments = Segments(inputs * mask[..., None], true_rewards * mask, mask)
+    pairs = labelled_pairs(segments, 300, generator)
+    absorbing = {}
+    for from_last_step in (False, True):
+        config = RewardModelConfig(epochs=30, absorbing_from_last_step=from_last_step)
+        model = RewardModel(2, config)
+        fit_reward_model(model, pairs, config, generator)
+        model.fit_output_statistics(segments)
+        with torch.no_grad():
+            rewards = model.absorbing_reward(segments.last_inputs())
+        absorbing[from_last_step] = [float(rewards[kind == k].mean()) for k in (1, 2)]
+    success, failure = absorbing[True]
+    assert success > failure + 0.5  # normalised units: the two endings are told apart
+    assert absorbing[False][0] == pytest.approx(absorbing[False][1])  # one number cannot
