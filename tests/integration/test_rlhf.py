@@ -179,7 +179,7 @@ def test_reward_model_stage_fits_labels_and_refuses_bad_label_files(cloned, tmp_
         run_reward_model_stage(policy, checkpoint, tmp_path / "rm_people", rlhf, 2000, 0)
 
 
-def test_an_r_s_a_s_next_model_with_ending_heads_runs_through_both_stages(cloned, settings, tmp_path):
+def test_r_s_a_s_next_model_with_ending_heads_runs_through_both_stages(cloned, settings, tmp_path):
     from rlcli.build import settings_from_dict
     from rlcli.settings import RewardModelConfig, RlhfConfig
 
