@@ -98,6 +98,10 @@ class Segments:
         """Inputs of the real (unpadded) steps [R, F]."""
         return self.inputs[self.mask]
 
+    def ends(self) -> torch.Tensor:
+        """[S] bool: which segments end in a termination (are padded with absorbing steps)."""
+        return (~self.mask).any(-1)
+
     def last_inputs(self) -> torch.Tensor:
         """Inputs of each segment's last real step [S, F]: the step a termination ended on,
         where the segment is padded (real steps come first)."""
@@ -230,7 +234,7 @@ def termination_pairs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Up to ``count`` pairs (a, b) whose a is a random segment that ends in a termination
     (absorbing padding) and b a random other segment; none when no segment ends so."""
-    ending = (~segments.mask).any(-1).nonzero().squeeze(-1)
+    ending = segments.ends().nonzero().squeeze(-1)
     if count <= 0 or len(ending) == 0:
         empty = torch.zeros(0, dtype=torch.long)
         return empty, empty

@@ -144,12 +144,12 @@ class PreferenceRewardSource:
         with torch.no_grad():
             learned = self.reward_model.reward(inputs)  # [T, N]
             # A termination enters the absorbing state: its discounted learned value is paid on
-            # the terminal step, which GAE does not bootstrap.
-            # Row t's inputs are those of the episode's last step where step t terminated it.
-            absorbing_value = self.reward_model.absorbing_reward(inputs) * absorbing_discount(
-                self.gamma, self.config.absorbing_steps
-            )
-            learned = learned + absorbing_value * rollout.terminations
+            # the terminal step, which GAE does not bootstrap. A terminal row's inputs are those
+            # of its episode's last step; only those rows are evaluated.
+            ended = rollout.terminations
+            if bool(ended.any()):
+                discount = absorbing_discount(self.gamma, self.config.absorbing_steps)
+                learned[ended] += self.reward_model.absorbing_reward(inputs[ended]) * discount
             learned = learned * rollout.valid * self.config.reward_scale
         self._account_learned_returns(learned, rollout)
         rewards = learned
@@ -191,7 +191,7 @@ class PreferenceRewardSource:
         self._scalars["rlhf/reward_model_output_std"] = float(self.reward_model.output_scale)
         pool = self.pool.segments
         assert pool is not None
-        ending = (~pool.mask).any(-1)
+        ending = pool.ends()
         if bool(ending.any()):  # the mean over the pool's endings
             with torch.no_grad():
                 absorbing = self.reward_model.absorbing_reward(pool.last_inputs()[ending])
