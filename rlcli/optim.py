@@ -37,19 +37,36 @@ class Adam:
 
     @torch.no_grad()
     def step(self, max_grad_norm: float | None = None) -> None:
-        """Clip the global gradient norm to ``max_grad_norm`` (if given), then take an Adam step."""
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.parameters]
+        """Clip the global gradient norm to ``max_grad_norm`` (if given), then take an Adam step.
+
+        Parameters without a gradient (outside this loss, e.g. a held actor) are left alone,
+        moments and step counts included, as torch.optim.Adam does."""
+        parameters, exp_avgs, exp_avg_sqs, steps = (
+            self.parameters,
+            self.exp_avgs,
+            self.exp_avg_sqs,
+            self.steps,
+        )
+        grads = [p.grad for p in parameters]
+        if any(grad is None for grad in grads):
+            kept = [i for i, grad in enumerate(grads) if grad is not None]
+            parameters, grads, exp_avgs, exp_avg_sqs, steps = (
+                [values[i] for i in kept]
+                for values in (parameters, grads, exp_avgs, exp_avg_sqs, steps)
+            )
+            if not parameters:
+                return
         if max_grad_norm is not None:
             total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
             torch._foreach_mul_(grads, (max_grad_norm / (total_norm + 1e-6)).clamp(max=1.0))
-        torch._foreach_add_(self.steps, 1.0)
+        torch._foreach_add_(steps, 1.0)
         torch._fused_adam_(
-            self.parameters,
+            parameters,
             grads,
-            self.exp_avgs,
-            self.exp_avg_sqs,
+            exp_avgs,
+            exp_avg_sqs,
             [],
-            self.steps,
+            steps,
             lr=self.learning_rate,
             beta1=self.betas[0],
             beta2=self.betas[1],

@@ -106,6 +106,10 @@ class PPO(OnPolicyHyperparameters):
     """Stop the epochs early when approx KL exceeds this; null disables it."""
     ent_coef: float = 0.0
     """Entropy bonus coefficient."""
+    critic_warmup: float = 0.0
+    """Fraction of the budget, from the start, in which only the critic learns and the actor is
+    held: for a policy warm-started without a critic (init_from a cloned policy), whose first
+    advantages would come from an untrained value function."""
 
     compiled_loss: ClassVar[Callable[..., tuple[torch.Tensor, MinibatchLosses]] | None] = None
     """``minibatch_loss`` under torch.compile, once ``compile_update`` set it (not a setting)."""
@@ -122,6 +126,10 @@ class PPO(OnPolicyHyperparameters):
             (self.clip_coef > 0, f"algo.clip_coef={self.clip_coef} must be > 0"),
             (0 <= self.gae_lambda <= 1, f"algo.gae_lambda={self.gae_lambda} must be in [0, 1]"),
             (self.update_epochs >= 1, f"algo.update_epochs={self.update_epochs} must be >= 1"),
+            (
+                0 <= self.critic_warmup < 1,
+                f"algo.critic_warmup={self.critic_warmup} must be in [0, 1) (a budget fraction)",
+            ),
             (
                 self.num_minibatches >= 1 and batch % self.num_minibatches == 0,
                 f"algo.num_minibatches={self.num_minibatches} must be >= 1 and divide the batch "
@@ -166,7 +174,8 @@ class PPO(OnPolicyHyperparameters):
             returns=returns.flatten()[valid],
         )
         clip = self.clip_coef * (1.0 - progress) if self.anneal_clip else self.clip_coef
-        stats = self._epochs(agent, optimizer, batch, clip, valid.numel())
+        train_actor = progress >= self.critic_warmup
+        stats = self._epochs(agent, optimizer, batch, clip, valid.numel(), train_actor)
         stats["losses/explained_variance"] = explained_variance(batch.old_values, batch.returns)
         return stats
 
@@ -176,8 +185,10 @@ class PPO(OnPolicyHyperparameters):
         minibatch: PPOBatch,
         clip: float | torch.Tensor,
         normalize_advantages: bool,
+        train_actor: bool = True,
     ) -> tuple[torch.Tensor, MinibatchLosses]:
-        """The clipped-surrogate loss of one minibatch, and its terms."""
+        """The clipped-surrogate loss of one minibatch, and its terms; with ``train_actor``
+        false the loss is the critic's alone (the policy terms are still reported)."""
         log_probs, entropy, values = agent.evaluate_actions(
             minibatch.observations, minibatch.actions
         )
@@ -191,9 +202,11 @@ class PPO(OnPolicyHyperparameters):
             values, minibatch.returns, minibatch.old_values, clip if self.clip_vloss else None, mask
         )
         entropy_mean = mean(entropy, mask)
-        loss = policy_loss + self.vf_coef * critic_loss
-        if self.ent_coef:  # skip the entropy's backward pass when it has no weight
-            loss = loss - self.ent_coef * entropy_mean
+        loss = self.vf_coef * critic_loss
+        if train_actor:
+            loss = loss + policy_loss
+            if self.ent_coef:  # skip the entropy's backward pass when it has no weight
+                loss = loss - self.ent_coef * entropy_mean
         terms = MinibatchLosses(policy_loss, critic_loss, entropy_mean, approx_kl, clip_fraction)
         return loss, terms
 
@@ -204,6 +217,7 @@ class PPO(OnPolicyHyperparameters):
         batch: PPOBatch,
         clip: float,
         rollout_size: int,
+        train_actor: bool,
     ) -> dict[str, float]:
         batch_size = len(batch)
         minibatch_size = max(1, -(-batch_size // self.num_minibatches))
@@ -222,7 +236,9 @@ class PPO(OnPolicyHyperparameters):
         clip_fractions = []
         for _ in range(self.update_epochs):
             for minibatch in minibatches(batch, minibatch_size, padded_size):
-                loss, losses = loss_function(agent, minibatch, clip_value, normalize_minibatches)
+                loss, losses = loss_function(
+                    agent, minibatch, clip_value, normalize_minibatches, train_actor
+                )
                 apply_gradients(optimizer, loss, self.max_grad_norm)
                 clip_fractions.append(losses.clip_fraction)
             if self.target_kl is not None and losses.approx_kl > self.target_kl:

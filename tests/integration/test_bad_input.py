@@ -45,6 +45,7 @@ TRAIN_CASES = [
     (["algo.learning_rate=-1"], "algo.learning_rate=-1.0 must be > 0"),
     (["algo.gamma=1.5"], "algo.gamma=1.5 must be in (0, 1]"),
     (["algo.clip_coef=0"], "algo.clip_coef=0.0 must be > 0"),
+    (["algo.critic_warmup=1"], "algo.critic_warmup=1.0 must be in [0, 1) (a budget fraction)"),
     (["env.num_envs=0"], "env.num_envs=0 must be >= 1"),
     (["algo.num_minibatches=3"], "algo.num_minibatches=3 must be >= 1 and divide the batch"),
     (["network.hidden_sizes=[]"], "network.hidden_sizes=[] must be a non-empty list"),

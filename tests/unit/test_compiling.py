@@ -110,3 +110,27 @@ def test_a_bad_mode_is_refused_before_anything_is_built(settings, override, mess
 def test_true_and_false_are_read_as_hydra_reads_them(settings):
     assert settings("algo=ppo", "compile=true").compile in ("True", "true")
     assert settings("algo=ppo", "compile=False").compile in ("False", "false")
+
+
+@pytest.mark.parametrize("compile_it", [False, True])
+def test_critic_warmup_holds_the_actor_and_trains_the_critic(compile_it):
+    envs = make_vector_env("CartPole-v1", 2, max_episode_steps=20)
+    torch.manual_seed(0)
+    agent = ActorCritic(envs.single_observation_space, envs.single_action_space, [16], "tanh", True)
+    rollout = RolloutCollector(envs, 64, 0, torch.device("cpu")).collect(agent)
+    algo = PPO(num_minibatches=2, update_epochs=2, ent_coef=0.01, critic_warmup=0.25)
+    if compile_it:
+        algo = algo.compile_update(lambda function: compiled(function, "test"))
+    optimizer = Adam(agent.parameters(), 1e-2, 1e-5)
+
+    def actor_and_critic() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        actor = [p.detach().clone() for n, p in agent.named_parameters() if "critic" not in n]
+        return actor, [p.detach().clone() for p in agent.critic.parameters()]
+
+    for progress, actor_moves in ((0.0, False), (0.2, False), (0.25, True)):
+        actor_before, critic_before = actor_and_critic()
+        algo.update(agent, optimizer, rollout, progress)
+        actor_after, critic_after = actor_and_critic()
+        moved = [not torch.equal(a, b) for a, b in zip(actor_before, actor_after, strict=True)]
+        assert all(moved) if actor_moves else not any(moved)
+        assert all(not torch.equal(a, b) for a, b in zip(critic_before, critic_after, strict=True))
