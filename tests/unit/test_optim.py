@@ -30,8 +30,9 @@ def test_parameters_without_a_gradient_are_left_alone_as_torch_adam_leaves_them(
     # A held actor gets no gradient: its moments and step counts must not move either, or its
     # first real steps would be several times the learning rate (Adam's bias correction).
     torch.manual_seed(0)
-    first, second = torch.nn.Linear(3, 4), torch.nn.Linear(4, 2)
-    reference_net = torch.nn.Sequential(first, torch.nn.Tanh(), second)
+    reference_net = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    )
     ours_net = copy.deepcopy(reference_net)
     reference = torch.optim.Adam(reference_net.parameters(), lr=1e-2, eps=1e-5)
     ours = Adam(ours_net.parameters(), 1e-2, eps=1e-5)
